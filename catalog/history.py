@@ -1,0 +1,69 @@
+"""Who, why and on whose behalf: the context every history row is written in.
+
+Services open a :func:`change_context`; every historical record created inside it (the
+mitigation's, its classifications', anything saved in the same unit of work) carries the same
+user, reason and reference. The reference links a history row back to what caused it, e.g.
+``proposal:12`` or ``import-batch:3``, without ``catalog`` having to import those apps.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import models
+from django.dispatch import receiver
+from simple_history.signals import pre_create_historical_record
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    actor: object | None  # a User, or None for the system (reference data, migrations)
+    reason: str
+    ref: str = ""
+
+
+_current: contextvars.ContextVar[ChangeContext | None] = contextvars.ContextVar(
+    "catalog_change_context", default=None
+)
+
+
+@contextmanager
+def change_context(*, actor, reason: str, ref: str = ""):
+    """Attribute every history row written inside the block to ``actor`` with ``reason``."""
+    token = _current.set(ChangeContext(actor=actor, reason=reason, ref=ref))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_change_context() -> ChangeContext | None:
+    return _current.get()
+
+
+class HistoryContextFields(models.Model):
+    """Extra columns on every historical model (simple-history ``bases``)."""
+
+    history_ref = models.CharField(
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="What caused this change, e.g. proposal:12 or import-batch:3.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+@receiver(pre_create_historical_record)
+def _stamp_history_row(sender, history_instance, **kwargs):
+    context = _current.get()
+    if context is None:
+        return
+    actor = context.actor
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        history_instance.history_user = actor
+    history_instance.history_change_reason = context.reason
+    history_instance.history_ref = context.ref

@@ -1,0 +1,423 @@
+"""The catalog: taxonomies and their nodes, source documents, mitigations, classifications.
+
+Every model here is curated: it carries a full django-simple-history record, and it is written
+only through :mod:`catalog.services`. Invariants live in the database first (see the
+constraints below and the triggers in migration 0002) and are repeated in ``clean()`` so that
+forms can show them as field errors.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from .history import HistoryContextFields
+
+PUBLIC_ID_RE = re.compile(r"^A(\d{1,7})$")
+CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+def history(**kwargs) -> HistoricalRecords:
+    """The one way curated models declare history: reason as text, plus who/why context."""
+    return HistoricalRecords(
+        bases=[HistoryContextFields],
+        history_change_reason_field=models.TextField(blank=True, default=""),
+        **kwargs,
+    )
+
+
+def format_public_id(number: int) -> str:
+    return f"A{number:04d}"
+
+
+def parse_public_id(public_id: str) -> int | None:
+    """``"A0983"`` → 983; MIT's export form ``"A0983_Gipiškis2024"`` is accepted too."""
+    head = (public_id or "").strip().split("_", 1)[0]
+    match = PUBLIC_ID_RE.match(head)
+    return int(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------- taxonomies
+
+
+class TaxonomyQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class TaxonomyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    RETIRED = "retired", "Retired"
+
+
+class TaxonomyKind(models.TextChoices):
+    TAXONOMY = "taxonomy", "Taxonomy"
+    VOCABULARY = "vocabulary", "Vocabulary"
+
+
+class Taxonomy(models.Model):
+    """A classification scheme or controlled vocabulary: a tree of coded nodes."""
+
+    Status = TaxonomyStatus
+
+    Kind = TaxonomyKind
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50, blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
+    kind = models.CharField(
+        max_length=20,
+        choices=Kind,
+        default=Kind.TAXONOMY,
+        help_text="Taxonomies classify what a mitigation is; vocabularies hold the other "
+        "dimensions (lifecycle stage, actor, function). Both behave the same way.",
+    )
+    multi_valued = models.BooleanField(
+        default=False,
+        help_text="Whether a mitigation may carry several nodes of this taxonomy.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    history = history()
+    objects = TaxonomyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "taxonomies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=TaxonomyStatus.values),
+                name="catalog_taxonomy_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=TaxonomyKind.values),
+                name="catalog_taxonomy_kind_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class TaxonomyNodeQuerySet(models.QuerySet):
+    def get_by_natural_key(self, taxonomy_slug, code):
+        return self.get(taxonomy__slug=taxonomy_slug, code=code)
+
+
+class TaxonomyNode(models.Model):
+    """One coded node of a taxonomy; any node, not only a leaf, may classify mitigations."""
+
+    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="nodes")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    code = models.CharField(
+        max_length=30,
+        validators=[RegexValidator(CODE_RE, "Use letters, digits, '.', '_' or '-'.")],
+    )
+    name = models.CharField(max_length=200)
+    definition = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+    is_catch_all = models.BooleanField(
+        "catch-all",
+        default=False,
+        help_text="An 'other' / 'not otherwise categorized' node.",
+    )
+    # Materialised path of codes from the root, e.g. "/1/1.1/1.1.2/". Derived from the parent
+    # chain and maintained by the services; it lets one query select or count a whole subtree.
+    path = models.CharField(max_length=500, editable=False, db_index=True)
+
+    history = history(excluded_fields=["path"])
+    objects = TaxonomyNodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["taxonomy__order", "path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["taxonomy", "code"], name="catalog_node_unique_code_per_taxonomy"
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="catalog_node_not_own_parent"
+            ),
+        ]
+        indexes = [models.Index(fields=["taxonomy", "path"], name="catalog_node_tax_path")]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def natural_key(self):
+        return (self.taxonomy.slug, self.code)
+
+    natural_key.dependencies = ["catalog.taxonomy"]
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def depth(self) -> int:
+        return max(self.path.count("/") - 2, 0)
+
+    @property
+    def ancestor_codes(self) -> list[str]:
+        return [code for code in self.path.strip("/").split("/")[:-1] if code]
+
+    def compute_path(self) -> str:
+        prefix = self.parent.path if self.parent_id else "/"
+        return f"{prefix}{self.code}/"
+
+    def clean(self):
+        super().clean()
+        if self.parent_id and self.taxonomy_id and self.parent.taxonomy_id != self.taxonomy_id:
+            raise ValidationError({"parent": "The parent must belong to the same taxonomy."})
+        if self.parent_id and self.pk:
+            ancestor = self.parent
+            while ancestor is not None:
+                if ancestor.pk == self.pk:
+                    raise ValidationError({"parent": "A node cannot sit below itself."})
+                ancestor = ancestor.parent
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class SourceDocumentQuerySet(models.QuerySet):
+    def get_by_natural_key(self, short_ref):
+        return self.get(short_ref=short_ref)
+
+
+class DocType(models.TextChoices):
+    PREPRINT = "preprint", "Preprint"
+    LEGISLATION = "legislation", "Legislation"
+    GOVERNMENT = "government", "Other government document"
+    NON_GOVERNMENT = "non_government", "Other non-government document"
+
+
+class SourceDocument(models.Model):
+    """A framework, paper or law that states mitigations."""
+
+    DocType = DocType
+
+    short_ref = models.CharField(
+        "short reference",
+        max_length=100,
+        unique=True,
+        help_text="The citation key used across the catalog, e.g. Gipiškis2024.",
+    )
+    document_id = models.PositiveIntegerField(
+        "document ID", null=True, blank=True, unique=True, help_text="MIT's document number."
+    )
+    title = models.CharField(max_length=500)
+    first_author = models.CharField(max_length=200, blank=True)
+    authors = models.TextField(blank=True)
+    year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    abstract = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    url = models.URLField("URL", max_length=1000, blank=True)
+    doi = models.CharField("DOI", max_length=200, blank=True)
+    doc_type = models.CharField(
+        "type", max_length=20, choices=DocType, default=DocType.NON_GOVERNMENT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = history()
+    objects = SourceDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["short_ref"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(doc_type__in=DocType.values),
+                name="catalog_source_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(year__isnull=True) | Q(year__gte=1900, year__lte=2100),
+                name="catalog_source_year_plausible",
+            ),
+        ]
+
+    def __str__(self):
+        return self.short_ref
+
+    def natural_key(self):
+        return (self.short_ref,)
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+
+# --------------------------------------------------------------------------- mitigations
+
+
+class MitigationQuerySet(models.QuerySet):
+    def get_by_natural_key(self, public_id):
+        return self.get(number=parse_public_id(public_id))
+
+    def active(self):
+        return self.filter(status=Mitigation.Status.ACTIVE)
+
+    def by_public_id(self, public_id: str):
+        number = parse_public_id(public_id)
+        if number is None:
+            return self.none()
+        return self.filter(number=number)
+
+
+class MitigationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+    MERGED = "merged", "Merged"
+
+
+class Mitigation(models.Model):
+    """One action that reduces risk from AI, as stated by one source document."""
+
+    Status = MitigationStatus
+
+    number = models.PositiveIntegerField(
+        unique=True,
+        validators=[MinValueValidator(1)],
+        help_text="The number of the public ID: 983 is A0983. Never reused.",
+    )
+    name = models.CharField(max_length=500)
+    definition = models.TextField(blank=True)
+    source = models.ForeignKey(SourceDocument, on_delete=models.PROTECT, related_name="mitigations")
+    section_path = models.CharField(
+        "section in source",
+        max_length=500,
+        blank=True,
+        help_text="The source's own section path, levels joined by ' > '.",
+    )
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
+    status_note = models.TextField(blank=True, help_text="Why the record was retired or merged.")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        help_text="The active record that carries this one's content now.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Full-text search vector, kept current by a database trigger on PostgreSQL (migration
+    # 0002); always NULL on SQLite, where search falls back to LIKE.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    history = history(excluded_fields=["search_vector"])
+    objects = MitigationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=MitigationStatus.values),
+                name="catalog_mitigation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="catalog_mitigation_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="merged") & Q(merged_into__isnull=False))
+                | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="catalog_mitigation_merged_iff_target",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("id")), name="catalog_mitigation_not_merged_into_self"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "number"], name="catalog_mit_status_number"),
+            models.Index(fields=["source", "section_path"], name="catalog_mit_source_section"),
+        ]
+
+    def __str__(self):
+        return f"{self.public_id} {self.name}"
+
+    def natural_key(self):
+        return (self.public_id,)
+
+    @property
+    def public_id(self) -> str:
+        return format_public_id(self.number) if self.number else ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def section_parts(self) -> list[str]:
+        return [part.strip() for part in self.section_path.split(">") if part.strip()]
+
+    def clean(self):
+        super().clean()
+        if self.status == self.Status.MERGED:
+            if self.merged_into_id is None:
+                raise ValidationError({"merged_into": "A merged record must name its target."})
+            if self.merged_into_id == self.pk:
+                raise ValidationError({"merged_into": "A record cannot be merged into itself."})
+            if self.merged_into.status != self.Status.ACTIVE:
+                raise ValidationError(
+                    {"merged_into": f"{self.merged_into.public_id} is not active."}
+                )
+        elif self.merged_into_id is not None:
+            raise ValidationError({"merged_into": "Only a merged record names a target."})
+
+
+class Classification(models.Model):
+    """A mitigation placed at one node of one taxonomy, with an optional one-line reasoning."""
+
+    mitigation = models.ForeignKey(
+        Mitigation, on_delete=models.PROTECT, related_name="classifications"
+    )
+    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="classifications")
+    node = models.ForeignKey(TaxonomyNode, on_delete=models.PROTECT, related_name="classifications")
+    reasoning = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ["taxonomy__order", "node__path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mitigation", "node"], name="catalog_classification_unique_node"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["node", "mitigation"], name="catalog_cls_node_mit"),
+            models.Index(fields=["taxonomy", "mitigation"], name="catalog_cls_tax_mit"),
+        ]
+
+    def __str__(self):
+        return f"{self.mitigation_id} → {self.node}"
+
+    def clean(self):
+        super().clean()
+        if self.node_id and self.taxonomy_id and self.node.taxonomy_id != self.taxonomy_id:
+            raise ValidationError({"node": "The node is not in the classification's taxonomy."})
+        if self.taxonomy_id and self.mitigation_id and not self.taxonomy.multi_valued:
+            others = Classification.objects.filter(
+                mitigation_id=self.mitigation_id, taxonomy_id=self.taxonomy_id
+            ).exclude(pk=self.pk)
+            if others.exists():
+                raise ValidationError(
+                    {"node": f"{self.taxonomy.name} allows one node per mitigation."}
+                )

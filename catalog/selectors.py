@@ -1,0 +1,76 @@
+"""Every read the catalog's pages need, as tuned querysets or small plain structures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from .models import Classification, Mitigation, MitigationStatus, Taxonomy, TaxonomyNode
+
+
+@dataclass
+class NodeCount:
+    node: TaxonomyNode
+    count: int
+
+
+@dataclass
+class TaxonomySummary:
+    taxonomy: Taxonomy
+    top_level: list[NodeCount]
+    classified: int
+
+
+def taxonomy_list_public():
+    """Taxonomies a visitor may browse: all but retired ones, in display order."""
+    return Taxonomy.objects.exclude(status=Taxonomy.Status.RETIRED)
+
+
+def taxonomy_list_top_level_counts() -> list[TaxonomySummary]:
+    """Each taxonomy's top-level nodes with the number of active mitigations in their subtree.
+
+    Three queries whatever the size of the catalog: taxonomies, top-level nodes, and one
+    aggregate of conditional distinct counts (a mitigation counted once per subtree even
+    where a multi-valued taxonomy places it at several nodes of it).
+    """
+    taxonomies = list(taxonomy_list_public())
+    tops = list(
+        TaxonomyNode.objects.filter(taxonomy__in=taxonomies, parent__isnull=True).order_by(
+            "taxonomy__order", "order", "code"
+        )
+    )
+    active = Classification.objects.filter(mitigation__status=MitigationStatus.ACTIVE)
+    aggregates = {
+        f"node_{node.pk}": Count(
+            "mitigation",
+            distinct=True,
+            filter=Q(taxonomy_id=node.taxonomy_id, node__path__startswith=node.path),
+        )
+        for node in tops
+    }
+    aggregates.update(
+        {
+            f"taxonomy_{taxonomy.pk}": Count(
+                "mitigation", distinct=True, filter=Q(taxonomy_id=taxonomy.pk)
+            )
+            for taxonomy in taxonomies
+        }
+    )
+    counts = active.aggregate(**aggregates) if aggregates else {}
+    return [
+        TaxonomySummary(
+            taxonomy=taxonomy,
+            top_level=[
+                NodeCount(node=node, count=counts[f"node_{node.pk}"])
+                for node in tops
+                if node.taxonomy_id == taxonomy.pk
+            ],
+            classified=counts[f"taxonomy_{taxonomy.pk}"],
+        )
+        for taxonomy in taxonomies
+    ]
+
+
+def mitigation_count_active() -> int:
+    return Mitigation.objects.active().count()

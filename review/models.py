@@ -1,0 +1,1 @@
+"""Proposals and their append-only event log live here (see the review workflow issue)."""

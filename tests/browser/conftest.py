@@ -1,0 +1,70 @@
+"""Playwright on the system Chromium (Debian's ``chromium``), against a live test server.
+
+Playwright cannot download its own browsers here, so the suite launches the system binary:
+``CHROMIUM`` names it, else the first of ``chromium`` / ``chromium-browser`` on the PATH.
+Without a browser the browser tests are skipped, unless ``AIRM_REQUIRE_BROWSER=1`` (set by CI),
+in which case they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+# where it sees one unless told that this is deliberate.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    return (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if chromium_path():
+        return
+    if os.environ.get("AIRM_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError("AIRM_REQUIRE_BROWSER=1 but no chromium binary was found.")
+    skip = pytest.mark.skip(reason="no system chromium (apt-get install -y chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium_path(),
+        "headless": True,
+        "args": LAUNCH_ARGS,
+    }
+
+
+@pytest.fixture
+def signed_in(page, live_server):
+    """``signed_in(username, password)``: sign ``page`` in through the admin login form."""
+
+    def sign_in(username: str, password: str):
+        page.goto(f"{live_server.url}/admin/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{live_server.url}/admin/")
+        return page
+
+    return sign_in

@@ -1,0 +1,185 @@
+"""The shipped reference data and demo content, and the loader that puts them in place."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from catalog import services
+from catalog.models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
+from catalog.reference_data import load_reference_data
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BRIEF = {
+    "Adversarial training": ("2.3", "1.1.2"),
+    "Robustness certificates": ("3.1", "2.2.2"),
+    "Restrict web access during AI training": ("2.3", "1.2.2"),
+    "Cost-inducing training of AI models specifically for malicious use": ("2.X", "1.1.3"),
+    "Calibrated confidence measures for model predictions": ("2.3", "1.2.9"),
+    "Incorporating the estimation of atypical input samples or classes for better model "
+    "reliability": ("2.3", "1.2.3"),
+}
+
+CURATED = (Taxonomy, TaxonomyNode, SourceDocument, Mitigation, Classification)
+
+
+def history_total():
+    return sum(model.history.count() for model in CURATED)
+
+
+def codes(slug, **filters):
+    return set(
+        TaxonomyNode.objects.filter(taxonomy__slug=slug, **filters).values_list("code", flat=True)
+    )
+
+
+def test_the_mit_taxonomy_has_four_categories_23_subcategories_and_four_catch_alls():
+    assert codes("airm-preliminary", parent__isnull=True) == {"1", "2", "3", "4", "X.X"}
+    subcategories = codes("airm-preliminary", parent__isnull=False, is_catch_all=False)
+    assert len(subcategories) == 23
+    assert codes("airm-preliminary", is_catch_all=True) == {"1.X", "2.X", "3.X", "X.X"}
+    node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="3.1")
+    assert (node.name, node.parent.code) == ("Testing & Auditing", "3")
+
+
+def test_the_draft_taxonomy_has_three_levels_and_its_other_nodes():
+    draft = Taxonomy.objects.get(slug="airm-draft")
+    assert draft.status == Taxonomy.Status.DRAFT
+    assert {"1", "2", "3", "99.9"} == codes("airm-draft", parent__isnull=True)
+    assert TaxonomyNode.objects.get(taxonomy=draft, code="1.1.3").path == "/1/1.1/1.1.3/"
+    assert {"1.2.9", "99.9"} <= codes("airm-draft", is_catch_all=True)
+
+
+def test_the_three_vocabularies_are_taxonomies_like_the_others():
+    vocabularies = Taxonomy.objects.filter(kind=Taxonomy.Kind.VOCABULARY)
+    assert set(vocabularies.values_list("slug", flat=True)) == {
+        "lifecycle",
+        "actor",
+        "rmf-function",
+    }
+    assert len(codes("lifecycle")) == 7
+    assert len(codes("actor")) == 6
+    assert len(codes("rmf-function")) == 5
+
+
+def test_every_node_has_a_definition():
+    assert not TaxonomyNode.objects.filter(definition="").exists()
+
+
+def test_the_thirteen_source_documents_are_loaded():
+    assert SourceDocument.objects.count() == 13
+    source = SourceDocument.objects.get(short_ref="Gipiškis2024")
+    assert (source.document_id, source.year, source.doc_type) == (15, 2024, "preprint")
+    assert source.doi == "10.48550/arXiv.2410.23472"
+    assert SourceDocument.objects.get(short_ref="Wiener2024").doc_type == "legislation"
+
+
+def test_the_demo_spans_every_category_and_at_least_six_sources():
+    active = Mitigation.objects.active()
+    assert active.count() >= 40
+    assert active.values("source").distinct().count() >= 6
+    categories = {
+        path.split("/")[1]
+        for path in Classification.objects.filter(taxonomy__slug="airm-preliminary").values_list(
+            "node__path", flat=True
+        )
+    }
+    assert {"1", "2", "3", "4"} <= categories
+    unclassified = active.exclude(classifications__taxonomy__slug="airm-preliminary")
+    assert not unclassified.exists()
+
+
+@pytest.mark.parametrize("name", BRIEF)
+def test_the_brief_examples_are_classified_in_both_taxonomies(name):
+    mitigation = Mitigation.objects.get(name=name)
+    placed = {
+        c.taxonomy.slug: c.node.code
+        for c in mitigation.classifications.select_related("taxonomy", "node")
+    }
+    assert (placed["airm-preliminary"], placed["airm-draft"]) == BRIEF[name]
+    assert {"lifecycle", "actor", "rmf-function"} <= set(placed)
+    assert mitigation.source.short_ref == "Gipiškis2024"
+    assert mitigation.section_path
+
+
+def test_the_first_load_recorded_why_in_the_history():
+    taxonomy = Taxonomy.objects.get(slug="airm-preliminary")
+    assert taxonomy.history.get().history_change_reason == "Reference data: taxonomies.json"
+    mitigation = Mitigation.objects.get(name="Adversarial training")
+    assert mitigation.history.get().history_change_reason == "Demo content: demo_mitigations.json"
+
+
+def test_loading_again_changes_nothing_and_writes_no_history():
+    before = history_total()
+    report = load_reference_data(with_demo=True)
+    assert report.lines() == ["nothing to do"]
+    assert history_total() == before
+
+
+def test_loading_again_keeps_curators_changes_unless_asked_to_sync():
+    mitigation = Mitigation.objects.get(name="Adversarial training")
+    services.mitigation_update(
+        mitigation=mitigation,
+        data={"name": "Adversarial training, revised"},
+        actor=None,
+        reason="Curated",
+    )
+    report = load_reference_data(with_demo=True)
+    assert Mitigation.objects.get(pk=mitigation.pk).name == "Adversarial training, revised"
+    load_reference_data(with_demo=True, sync=True)
+    assert Mitigation.objects.get(pk=mitigation.pk).name == "Adversarial training"
+    assert mitigation.history.first().history_change_reason.startswith("Demo content")
+    assert report.lines() == ["nothing to do"]
+
+
+def test_demo_accounts_have_their_roles():
+    User = get_user_model()
+    assert User.objects.get(username="demo-admin").is_superuser
+    assert User.objects.get(username="demo-curator").groups.filter(name="Curators").exists()
+    contributor = User.objects.get(username="demo-contributor")
+    assert not contributor.is_staff
+    assert not contributor.groups.exists()
+
+
+def test_the_command_reports_what_it_did(capsys):
+    call_command("load_reference_data")
+    assert "nothing to do" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_fresh_database_gets_demo_accounts_only_when_asked(tmp_path):
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "airm_site.settings",
+    }
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    manage("migrate", "--noinput", "-v0")
+    first = manage("load_reference_data")
+    assert "taxonomies: 5 created" in first
+    assert "source documents: 13 created" in first
+    assert "demo" not in first
+    users = "from django.contrib.auth.models import User; print(User.objects.count())"
+    assert manage("shell", "--no-imports", "-c", users).strip() == "0"
+    demo = manage("load_reference_data", "--with-demo")
+    assert "demo accounts: 5 created" in demo
+    assert "demo-curator" in demo
+    assert "nothing to do" in manage("load_reference_data", "--with-demo")

@@ -1,0 +1,145 @@
+"""Shared fixtures: the personas of the site, and the reference and demo data.
+
+The test database is created once per session and filled, through the real loader, with the
+reference data and the demo content (``make run``'s database). Tests run inside a transaction
+that is rolled back, so each one starts from that same state.
+
+Tests that need real transactions (a live server for the browser, two connections racing) use
+``@pytest.mark.django_db(transaction=True)`` or ``live_server``: the flush at their end empties
+the tables, and ``_session_data_after_flush`` restores the session's data before each of them.
+pytest-django runs those tests after all the others.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connections
+from django.test import Client
+
+from catalog.reference_data import load_reference_data
+from catalog.roles import CURATORS_GROUP
+
+PASSWORD = "correct-horse-battery-staple"
+
+PERSONAS = ("anonymous", "contributor", "other_contributor", "curator", "other_curator", "admin")
+
+
+def _user(django_user_model, username, *, curator=False, admin=False):
+    user = django_user_model.objects.create_user(
+        username=username,
+        email=f"{username}@example.org",
+        password=PASSWORD,
+        first_name=username.split("-")[0].title(),
+        is_staff=admin,
+        is_superuser=admin,
+    )
+    if curator:
+        user.groups.add(Group.objects.get_or_create(name=CURATORS_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def contributor(db, django_user_model):
+    return _user(django_user_model, "cora-contributor")
+
+
+@pytest.fixture
+def other_contributor(db, django_user_model):
+    return _user(django_user_model, "otto-contributor")
+
+
+@pytest.fixture
+def curator(db, django_user_model):
+    return _user(django_user_model, "cecil-curator", curator=True)
+
+
+@pytest.fixture
+def other_curator(db, django_user_model):
+    return _user(django_user_model, "olga-curator", curator=True)
+
+
+@pytest.fixture
+def admin(db, django_user_model):
+    return _user(django_user_model, "ada-admin", admin=True)
+
+
+@pytest.fixture
+def anonymous():
+    return None
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)``: a test client signed in as ``user`` (anonymous for ``None``)."""
+
+    def make(user):
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture(params=PERSONAS)
+def persona(request):
+    """Each persona in turn, as ``(name, user or None)``."""
+    return request.param, request.getfixturevalue(request.param)
+
+
+_SESSION_DATA: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.conf import settings
+
+    # Hashing five demo passwords with the production hasher would take seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock():
+        load_reference_data(with_demo=True)
+        for connection in connections.all():
+            _SESSION_DATA[connection.alias] = connection.creation.serialize_db_to_string()
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _session_data_after_flush(request):
+    """Give a transactional test the session's data back after an earlier one flushed it.
+
+    (pytest-django's ``serialized_rollback`` keeps the data on the connection object, which
+    Playwright's greenlet-based sync API swaps for a fresh one, so it is kept here instead.)
+    """
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        from catalog.models import Taxonomy
+
+        if not Taxonomy.objects.exists():
+            for alias, data in _SESSION_DATA.items():
+                # The flush re-created content types and permissions; the saved data has its own.
+                call_command(
+                    "flush",
+                    database=alias,
+                    interactive=False,
+                    inhibit_post_migrate=True,
+                    verbosity=0,
+                )
+                connection = connections[alias]
+                connection.creation.deserialize_db_from_string(data)
+                # Rows came back with their primary keys: move the sequences past them.
+                reset = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+                with connection.cursor() as cursor:
+                    for statement in reset:
+                        cursor.execute(statement)
+    yield
