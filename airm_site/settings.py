@@ -154,6 +154,10 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Templates other apps add to a mitigation's page (each rendered with ``mitigation`` in context),
+# so that catalog pages can show, e.g., review actions without catalog importing review.
+CATALOG_MITIGATION_PANELS: list[str] = []
+
 SIMPLE_HISTORY_REVERT_DISABLED = True  # reverting from the admin would bypass the services
 
 LOGGING = {

@@ -67,3 +67,24 @@ def _stamp_history_row(sender, history_instance, **kwargs):
         history_instance.history_user = actor
     history_instance.history_change_reason = context.reason
     history_instance.history_ref = context.ref
+
+
+# --------------------------------------------------------------------------- links back
+
+_ref_resolvers: dict[str, object] = {}
+
+
+def register_ref_resolver(prefix: str, resolve) -> None:
+    """Let another app turn its references into links: ``resolve("12") -> url or None``.
+
+    ``catalog`` never imports the apps that cause changes; they register here instead
+    (e.g. ``review`` registers ``proposal`` in its ``AppConfig.ready``).
+    """
+    _ref_resolvers[prefix] = resolve
+
+
+def ref_url(ref: str) -> str | None:
+    """The page of what caused a change (``"proposal:12"`` → its URL), if one is known."""
+    prefix, _, key = (ref or "").partition(":")
+    resolve = _ref_resolvers.get(prefix)
+    return resolve(key) if resolve and key else None

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .history import HistoryContextFields
@@ -349,6 +350,9 @@ class Mitigation(models.Model):
 
     def __str__(self):
         return f"{self.public_id} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:mitigation-detail", kwargs={"public_id": self.public_id})
 
     def natural_key(self):
         return (self.public_id,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from .models import Classification, Mitigation, MitigationStatus, Taxonomy, TaxonomyNode
 
@@ -74,3 +74,31 @@ def taxonomy_list_top_level_counts() -> list[TaxonomySummary]:
 
 def mitigation_count_active() -> int:
     return Mitigation.objects.active().count()
+
+
+def mitigation_get_for_page(number: int) -> Mitigation | None:
+    """One mitigation (any status) with its source, merge target and classifications."""
+    return (
+        Mitigation.objects.select_related("source", "merged_into")
+        .prefetch_related(
+            Prefetch(
+                "classifications",
+                queryset=Classification.objects.select_related("taxonomy", "node").order_by(
+                    "taxonomy__order", "node__path"
+                ),
+            )
+        )
+        .filter(number=number)
+        .first()
+    )
+
+
+def node_ancestors(nodes: list[TaxonomyNode]) -> dict[tuple[int, str], TaxonomyNode]:
+    """The ancestors of ``nodes``, keyed by (taxonomy id, code), in one query."""
+    wanted = Q()
+    for node in nodes:
+        if node.ancestor_codes:
+            wanted |= Q(taxonomy_id=node.taxonomy_id, code__in=node.ancestor_codes)
+    if not wanted:
+        return {}
+    return {(n.taxonomy_id, n.code): n for n in TaxonomyNode.objects.filter(wanted)}

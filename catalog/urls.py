@@ -21,4 +21,5 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("mitigations/<public_id:public_id>/", views.mitigation_detail, name="mitigation-detail"),
 ]

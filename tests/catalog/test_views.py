@@ -74,3 +74,53 @@ def test_pages_send_security_headers(client):
     response = client.get(reverse("catalog:home"))
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+class TestMitigationDetail:
+    def test_shows_every_field_and_each_classification_with_its_breadcrumb(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        response = client.get(mitigation.get_absolute_url())
+        assert response.status_code == 200
+        text = response.text
+        assert mitigation.public_id in text
+        assert "Risk sources and risk management measures" in text
+        assert "2 Technical &amp; Security Controls ›" in text
+        assert "2.3 Model Safety Engineering" in text
+        assert "1 AI System › 1.1 Model › " in text
+        assert "1.1.2 Learning Objectives" in text
+
+    @pytest.mark.parametrize("form", ["A0{n}", "A{n}_Gipiškis2024"])
+    def test_other_forms_of_the_public_id_redirect_to_the_canonical_address(self, client, form):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        response = client.get(f"/mitigations/{form.format(n=mitigation.number)}/")
+        assert response.status_code == 301
+        assert response["Location"] == mitigation.get_absolute_url()
+
+    def test_an_unknown_id_is_a_404(self, client):
+        assert client.get("/mitigations/A0000001/").status_code == 404
+
+    def test_a_merged_record_still_resolves_and_says_where_it_went(self, client):
+        target, duplicate = Mitigation.objects.order_by("number")[:2]
+        services.mitigation_merge(mitigation=duplicate, into=target, actor=None, reason="Same")
+        response = client.get(duplicate.get_absolute_url())
+        assert response.status_code == 200
+        assert "merged into" in response.text
+        assert target.get_absolute_url() in response.text
+
+    def test_a_retired_record_still_resolves_and_says_why(self, client):
+        mitigation = Mitigation.objects.get(name="Robustness certificates")
+        services.mitigation_retire(mitigation=mitigation, actor=None, reason="Out of scope")
+        response = client.get(mitigation.get_absolute_url())
+        assert response.status_code == 200
+        assert "retired: Out of scope" in response.text
+
+    def test_text_is_escaped(self, client):
+        mitigation = MitigationFactory(name="<script>alert(1)</script>")
+        response = client.get(mitigation.get_absolute_url())
+        assert "<script>alert(1)</script>" not in response.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+    def test_query_count_is_fixed(self, client, django_assert_num_queries):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        with django_assert_num_queries(3):
+            client.get(mitigation.get_absolute_url())
