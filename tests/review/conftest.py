@@ -1,0 +1,70 @@
+"""Proposals for the review tests, made through the real workflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import Mitigation, Taxonomy, TaxonomyNode
+from review import workflow
+from review.models import ProposalKind
+
+RECORD = "Adversarial training"  # A9001 in the demo data, classified 2.3 in airm-preliminary
+
+
+@pytest.fixture
+def record():
+    return Mitigation.objects.get(name=RECORD)
+
+
+@pytest.fixture
+def other_record():
+    return Mitigation.objects.get(name="Robustness certificates")
+
+
+@pytest.fixture
+def preliminary():
+    return Taxonomy.objects.get(slug="airm-preliminary")
+
+
+def node(code: str, slug: str = "airm-preliminary") -> TaxonomyNode:
+    return TaxonomyNode.objects.get(taxonomy__slug=slug, code=code)
+
+
+def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True, **kw):
+    """A proposal of ``kind`` by ``author`` with sensible changes; submitted unless told."""
+    defaults = {
+        ProposalKind.EDIT: {"changes": {"section_path": "Model development > Robustness"}},
+        ProposalKind.RECLASSIFY: {
+            "changes": {"placements": [[node("3.1").pk, "It is a kind of testing"]]},
+            "taxonomy": Taxonomy.objects.get(slug="airm-preliminary"),
+        },
+        ProposalKind.RETIRE: {"changes": {}},
+        ProposalKind.MERGE: {
+            "changes": {"into": Mitigation.objects.get(name="Robustness certificates").pk}
+        },
+        ProposalKind.NEW: {
+            "changes": {
+                "name": "Independent pre-deployment audits of frontier models",
+                "definition": "An outside party audits the model before release.",
+                "source": Mitigation.objects.get(name=RECORD).source_id,
+                "section_path": "Audits",
+                "placements": [[node("3.1").pk, "An audit is testing"]],
+            }
+        },
+    }[kind]
+    args = {**defaults, **kw}
+    if kind != ProposalKind.NEW and mitigation is None:
+        mitigation = Mitigation.objects.get(name=RECORD)
+    return workflow.proposal_create(
+        kind=kind,
+        author=author,
+        mitigation=mitigation,
+        rationale=args.pop("rationale", "Because the source says so."),
+        submit=submit,
+        **args,
+    )
+
+
+@pytest.fixture
+def make_proposal():
+    return new_proposal
