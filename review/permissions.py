@@ -41,6 +41,13 @@ def _curator(user, curator: bool | None) -> bool:
     return is_curator(user) if curator is None else curator
 
 
+def request_user_is_curator(request) -> bool:
+    """``is_curator`` for the person making ``request``, asked of the database once per request."""
+    if not hasattr(request, "_review_is_curator"):
+        request._review_is_curator = is_curator(getattr(request, "user", None))
+    return request._review_is_curator
+
+
 def can_propose(user) -> Verdict:
     if not _signed_in(user):
         return _deny("Sign in to propose a change.")
@@ -56,8 +63,8 @@ def can_view(user, proposal) -> Verdict:
     return _deny("This draft is visible to its author only.")
 
 
-def can_see_queue(user) -> Verdict:
-    if not is_curator(user):
+def can_see_queue(user, *, curator: bool | None = None) -> Verdict:
+    if not _curator(user, curator):
         return _deny("Only curators can see the review queue.")
     return ALLOWED
 

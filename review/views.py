@@ -18,7 +18,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from catalog.models import Mitigation, Taxonomy, parse_public_id
-from catalog.roles import is_curator
 
 from . import accounts, permissions, selectors, workflow
 from . import changes as proposal_changes
@@ -87,7 +86,11 @@ def _error_text(error: ValidationError) -> str:
 @require_safe
 @login_required
 def queue(request):
-    _allow(permissions.can_see_queue(request.user))
+    _allow(
+        permissions.can_see_queue(
+            request.user, curator=permissions.request_user_is_curator(request)
+        )
+    )
     filters = ProposalQueueFilter(
         request.GET or None, queryset=selectors.proposal_list_queue(), request=request
     )
@@ -127,7 +130,7 @@ def mine(request):
 def proposal_detail(request, pk):
     proposal = _visible_proposal(request, pk, for_page=True)
     user = request.user
-    curator = is_curator(user)
+    curator = permissions.request_user_is_curator(request)
     approvals = [a for a in proposal.approvals.all() if a.revision == proposal.revision]
     mitigation = proposal.mitigation
     in_catalog = proposal.kind != ProposalKind.NEW or proposal.state == "approved"
@@ -222,15 +225,18 @@ def _refuse_merged(request, mitigation, template, kind, form):
     """A merged record takes no proposals: say so on the form, change nothing."""
     if mitigation.status != Mitigation.Status.MERGED:
         return None
-    form.add_error(
-        None,
-        f"{mitigation.public_id} was merged into {mitigation.merged_into.public_id}; "
-        f"propose changes to {mitigation.merged_into.public_id} instead.",
-    )
+    into = mitigation.merged_into.public_id
     return render(
         request,
         template,
-        {"form": form, "mitigation": mitigation, "kind": kind, "refused": True},
+        {
+            "form": form,
+            "mitigation": mitigation,
+            "kind": kind,
+            "refused": True,
+            "refusal": f"{mitigation.public_id} was merged into {into}; "
+            f"propose changes to {into} instead.",
+        },
         status=400 if request.method == "POST" else 200,
     )
 

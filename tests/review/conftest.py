@@ -33,16 +33,16 @@ def node(code: str, slug: str = "airm-preliminary") -> TaxonomyNode:
 def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True, **kw):
     """A proposal of ``kind`` by ``author`` with sensible changes; submitted unless told."""
     defaults = {
-        ProposalKind.EDIT: {"changes": {"section_path": "Model development > Robustness"}},
-        ProposalKind.RECLASSIFY: {
+        ProposalKind.EDIT: lambda: {"changes": {"section_path": "Model development > Robustness"}},
+        ProposalKind.RECLASSIFY: lambda: {
             "changes": {"placements": [[node("3.1").pk, "It is a kind of testing"]]},
             "taxonomy": Taxonomy.objects.get(slug="airm-preliminary"),
         },
-        ProposalKind.RETIRE: {"changes": {}},
-        ProposalKind.MERGE: {
+        ProposalKind.RETIRE: lambda: {"changes": {}},
+        ProposalKind.MERGE: lambda: {
             "changes": {"into": Mitigation.objects.get(name="Robustness certificates").pk}
         },
-        ProposalKind.NEW: {
+        ProposalKind.NEW: lambda: {
             "changes": {
                 "name": "Independent pre-deployment audits of frontier models",
                 "definition": "An outside party audits the model before release.",
@@ -51,7 +51,7 @@ def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True
                 "placements": [[node("3.1").pk, "An audit is testing"]],
             }
         },
-    }[kind]
+    }[kind]()
     args = {**defaults, **kw}
     if kind != ProposalKind.NEW and mitigation is None:
         mitigation = Mitigation.objects.get(name=RECORD)
