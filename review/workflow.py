@@ -226,7 +226,7 @@ def proposal_create(
         proposal.save()
         _log(proposal, Action.CREATED, author, from_state="")
         if submit:
-            proposal_submit(proposal=proposal, actor=author)
+            proposal = proposal_submit(proposal=proposal, actor=author)
     return proposal
 
 

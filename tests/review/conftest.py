@@ -8,17 +8,18 @@ from catalog.models import Mitigation, Taxonomy, TaxonomyNode
 from review import workflow
 from review.models import ProposalKind
 
-RECORD = "Adversarial training"  # A9001 in the demo data, classified 2.3 in airm-preliminary
+RECORD = 9001  # A9001 "Adversarial training" in the demo data, classified 2.3 (airm-preliminary)
+OTHER_RECORD = 9002  # A9002 "Robustness certificates"
 
 
 @pytest.fixture
 def record():
-    return Mitigation.objects.get(name=RECORD)
+    return Mitigation.objects.get(number=RECORD)
 
 
 @pytest.fixture
 def other_record():
-    return Mitigation.objects.get(name="Robustness certificates")
+    return Mitigation.objects.get(number=OTHER_RECORD)
 
 
 @pytest.fixture
@@ -40,13 +41,13 @@ def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True
         },
         ProposalKind.RETIRE: lambda: {"changes": {}},
         ProposalKind.MERGE: lambda: {
-            "changes": {"into": Mitigation.objects.get(name="Robustness certificates").pk}
+            "changes": {"into": Mitigation.objects.get(number=OTHER_RECORD).pk}
         },
         ProposalKind.NEW: lambda: {
             "changes": {
                 "name": "Independent pre-deployment audits of frontier models",
                 "definition": "An outside party audits the model before release.",
-                "source": Mitigation.objects.get(name=RECORD).source_id,
+                "source": Mitigation.objects.get(number=RECORD).source_id,
                 "section_path": "Audits",
                 "placements": [[node("3.1").pk, "An audit is testing"]],
             }
@@ -54,7 +55,7 @@ def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True
     }[kind]()
     args = {**defaults, **kw}
     if kind != ProposalKind.NEW and mitigation is None:
-        mitigation = Mitigation.objects.get(name=RECORD)
+        mitigation = Mitigation.objects.get(number=RECORD)
     return workflow.proposal_create(
         kind=kind,
         author=author,

@@ -560,7 +560,7 @@ def test_two_curators_approving_at_the_same_moment_apply_it_exactly_once(
     if connection.vendor != "postgresql":
         pytest.skip("needs two concurrent PostgreSQL connections (SQLite serialises writers)")
     proposal = new_proposal(contributor, kind=ProposalKind.RECLASSIFY)
-    record = Mitigation.objects.get(name=RECORD)
+    record = Mitigation.objects.get(number=RECORD)
     before = Classification.history.filter(mitigation_id=record.pk).count()
     barrier = threading.Barrier(2)
     results: dict[str, object] = {}
