@@ -87,6 +87,28 @@ def proposal_count_open_for_mitigation(mitigation: Mitigation) -> int:
     return Proposal.objects.filter(mitigation=mitigation, state__in=QUEUE).count()
 
 
+@dataclass
+class RecordPanel:
+    approved: list[Proposal]
+    open_count: int
+
+
+def proposal_panel_for_mitigation(mitigation: Mitigation) -> RecordPanel:
+    """What a record's page shows about its proposals, in one query.
+
+    Approved proposals come whole (they are listed); open ones only as ids (they are counted).
+    """
+    rows = list(
+        Proposal.objects.filter(
+            mitigation=mitigation, state__in=(ProposalState.APPROVED, *QUEUE)
+        )
+        .select_related("author", "decided_by", "taxonomy")
+        .order_by("-decided_at", "-pk")
+    )
+    approved = [p for p in rows if p.state == ProposalState.APPROVED]
+    return RecordPanel(approved=approved, open_count=len(rows) - len(approved))
+
+
 # --------------------------------------------------------------------------- one proposal
 
 

@@ -13,15 +13,16 @@ register = template.Library()
 def mitigation_review_panel(context, mitigation: Mitigation):
     """Propose links for signed-in people and the approved proposals that shaped the record.
 
-    Two queries whatever the record's history: approved proposals, and open proposals counted.
+    One query whatever the record's history.
     """
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
+    panel = selectors.proposal_panel_for_mitigation(mitigation)
     return {
         "mitigation": mitigation,
         "user": user,
         "signed_in": bool(user is not None and user.is_authenticated),
-        "approved": list(selectors.proposal_list_approved_for_mitigation(mitigation)),
-        "open_count": selectors.proposal_count_open_for_mitigation(mitigation),
+        "approved": panel.approved,
+        "open_count": panel.open_count,
         "request": request,
     }
