@@ -184,6 +184,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AIRM Curator] "
+ACCOUNT_FORMS = {"login": "review.account_forms.LoginForm"}
 
 # Review: how many distinct curators must approve a proposal, in general and per kind
 # (new, edit, reclassify, retire, merge). Environment: REVIEW_REQUIRED_APPROVALS=1 and

@@ -162,7 +162,10 @@ class Labels:
             else {}
         )
         self.nodes = (
-            {n.pk: n for n in TaxonomyNode.objects.select_related("taxonomy").filter(pk__in=node_ids)}
+            {
+                n.pk: n
+                for n in TaxonomyNode.objects.select_related("taxonomy").filter(pk__in=node_ids)
+            }
             if node_ids
             else {}
         )
@@ -304,7 +307,9 @@ def _require_not_merged(mitigation: Mitigation) -> None:
 
 def _validate_placements(placements: list, taxonomy: Taxonomy | None, field: str) -> None:
     node_ids = [node for node, _ in placements]
-    nodes = {n.pk: n for n in TaxonomyNode.objects.select_related("taxonomy").filter(pk__in=node_ids)}
+    nodes = {
+        n.pk: n for n in TaxonomyNode.objects.select_related("taxonomy").filter(pk__in=node_ids)
+    }
     missing = [node for node in node_ids if node not in nodes]
     if missing:
         raise ValidationError({field: "That node does not exist."})

@@ -1,4 +1,4 @@
-"""The curators' queue filters (django-filter), built on :func:`review.selectors.proposal_list_queue`."""
+"""The curators' queue filters (django-filter), on :func:`review.selectors.proposal_list_queue`."""
 
 from __future__ import annotations
 
@@ -53,4 +53,3 @@ class ProposalQueueFilter(django_filters.FilterSet):
         if value == "mine":
             return queryset.filter(claimed_by=self.request.user)
         return queryset.filter(claimed_by__isnull=True)
-

@@ -246,9 +246,9 @@ class RetireForm(ProposalForm):
         self.mitigation = mitigation
         super().__init__(*args, **kwargs)
         self.fields["rationale"].label = "Reason for retiring it"
-        self.fields["rationale"].help_text = (
-            "Shown on the record once retired, e.g. why it is not a mitigation."
-        )
+        self.fields[
+            "rationale"
+        ].help_text = "Shown on the record once retired, e.g. why it is not a mitigation."
 
     def to_changes(self) -> dict:
         return {}

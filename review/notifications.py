@@ -36,6 +36,10 @@ def _url(proposal) -> str:
     return settings.SITE_URL + proposal.get_absolute_url()
 
 
+def _settings_url() -> str:
+    return settings.SITE_URL + reverse("review:settings")
+
+
 def _send(messages: list[EmailMessage]) -> int:
     if not messages:
         return 0
@@ -77,7 +81,7 @@ def notify_submitted(proposal_id: int) -> int:
         f"{proposal.title}\n\nWhy: {proposal.rationale}\n\n"
         f"Review it: {_url(proposal)}\n\n"
         "You receive this because you are a curator. Turn these emails off on your settings "
-        f"page: {settings.SITE_URL}{reverse('review:settings')}\n"
+        f"page: {_settings_url()}\n"
     )
     recipients = curators_to_notify(proposal.author_id)
     return _send([_message(subject, body, user.email) for user in recipients])
@@ -109,6 +113,6 @@ def notify_author(proposal_id: int, what: str, note: str, actor_id: int | None) 
         body += f"{note}\n\n"
     body += (
         f"See it: {_url(proposal)}\n\n"
-        f"Turn these emails off on your settings page: {settings.SITE_URL}{reverse('review:settings')}\n"
+        f"Turn these emails off on your settings page: {_settings_url()}\n"
     )
     return _send([_message(subject, body, author.email)])

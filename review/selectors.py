@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
@@ -99,9 +100,7 @@ def proposal_panel_for_mitigation(mitigation: Mitigation) -> RecordPanel:
     Approved proposals come whole (they are listed); open ones only as ids (they are counted).
     """
     rows = list(
-        Proposal.objects.filter(
-            mitigation=mitigation, state__in=(ProposalState.APPROVED, *QUEUE)
-        )
+        Proposal.objects.filter(mitigation=mitigation, state__in=(ProposalState.APPROVED, *QUEUE))
         .select_related("author", "decided_by", "taxonomy")
         .order_by("-decided_at", "-pk")
     )

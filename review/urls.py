@@ -11,9 +11,7 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("settings/", views.profile_settings, name="settings"),
     path("propose/", views.propose_new, name="propose-new"),
-    path(
-        "mitigations/<public_id:public_id>/edit/", views.propose_edit, name="propose-edit"
-    ),
+    path("mitigations/<public_id:public_id>/edit/", views.propose_edit, name="propose-edit"),
     path(
         "mitigations/<public_id:public_id>/reclassify/",
         views.propose_reclassification,

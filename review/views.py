@@ -134,8 +134,12 @@ def proposal_detail(request, pk):
     approvals = [a for a in proposal.approvals.all() if a.revision == proposal.revision]
     mitigation = proposal.mitigation
     in_catalog = proposal.kind != ProposalKind.NEW or proposal.state == "approved"
-    diff = [] if proposal.state == "approved" else proposal_changes.diff(
-        proposal, mitigation if proposal.kind != ProposalKind.NEW else None
+    diff = (
+        []
+        if proposal.state == "approved"
+        else proposal_changes.diff(
+            proposal, mitigation if proposal.kind != ProposalKind.NEW else None
+        )
     )
     conflicts = (
         proposal_changes.conflicts(proposal, mitigation)
@@ -171,9 +175,9 @@ def _applied_history(proposal):
 
     ref = f"proposal:{proposal.pk}"
     rows = list(
-        Mitigation.history.filter(history_ref=ref).select_related("history_user").order_by(
-            "history_date"
-        )
+        Mitigation.history.filter(history_ref=ref)
+        .select_related("history_user")
+        .order_by("history_date")
     )
     rows += list(
         Classification.history.filter(history_ref=ref)
@@ -457,7 +461,9 @@ def proposal_comment(request, pk):
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(proposal)
     try:
-        workflow.proposal_comment(proposal=proposal, actor=request.user, body=form.cleaned_data["body"])
+        workflow.proposal_comment(
+            proposal=proposal, actor=request.user, body=form.cleaned_data["body"]
+        )
     except workflow.NotAllowed as error:
         raise PermissionDenied(error.message) from error
     except workflow.WorkflowError as error:

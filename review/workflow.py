@@ -209,7 +209,11 @@ def proposal_create(
         if mitigation is not None:
             mitigation = Mitigation.objects.select_related("merged_into").get(pk=mitigation.pk)
         changes, rationale = _prepare(
-            kind=kind, mitigation=mitigation, taxonomy=taxonomy, changes=changes, rationale=rationale
+            kind=kind,
+            mitigation=mitigation,
+            taxonomy=taxonomy,
+            changes=changes,
+            rationale=rationale,
         )
         proposal = Proposal(
             kind=kind,
@@ -572,8 +576,10 @@ def available_actions(
         if proposal.state not in ALLOWED_FROM[action.name]:
             continue
         rule = _RULES[action.name]
-        verdict = rule(user, proposal, curator=curator) if action.name in _CURATOR_RULES else (
-            rule(user, proposal)
+        verdict = (
+            rule(user, proposal, curator=curator)
+            if action.name in _CURATOR_RULES
+            else (rule(user, proposal))
         )
         if not verdict:
             continue

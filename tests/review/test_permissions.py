@@ -55,7 +55,9 @@ def test_a_contributor_is_told_that_only_curators_decide(proposal, other_contrib
     )
 
 
-def test_a_draft_is_visible_to_its_author_and_admins(contributor, other_contributor, curator, admin):
+def test_a_draft_is_visible_to_its_author_and_admins(
+    contributor, other_contributor, curator, admin
+):
     draft = new_proposal(contributor, submit=False)
     assert permissions.can_view(contributor, draft)
     assert permissions.can_view(admin, draft)

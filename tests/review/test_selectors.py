@@ -43,7 +43,9 @@ class TestQueue:
         request = rf.get("/review/", params)
         request.user = curator
         return list(
-            ProposalQueueFilter(params, queryset=selectors.proposal_list_queue(), request=request).qs
+            ProposalQueueFilter(
+                params, queryset=selectors.proposal_list_queue(), request=request
+            ).qs
         )
 
     def test_filters_by_kind_state_taxonomy_author_age_and_claim(
@@ -74,9 +76,7 @@ class TestQueue:
         assert (counts.submitted, counts.resubmitted, counts.changes_requested) == (1, 1, 1)
         assert (counts.awaiting_review, counts.unclaimed, counts.mine) == (2, 1, 1)
 
-    def test_carries_the_approvals_of_the_current_revision(
-        self, contributor, curator, settings
-    ):
+    def test_carries_the_approvals_of_the_current_revision(self, contributor, curator, settings):
         settings.REVIEW_REQUIRED_APPROVALS = 2
         proposal = new_proposal(contributor)
         workflow.proposal_approve(proposal=proposal, actor=curator)
@@ -132,7 +132,9 @@ class TestSimilar:
         assert 0 < found[0].score <= 1
 
     def test_ranks_the_closest_first(self, record):
-        names = [s.mitigation.name for s in selectors.mitigation_list_similar("Robustness certificate")]
+        names = [
+            s.mitigation.name for s in selectors.mitigation_list_similar("Robustness certificate")
+        ]
         assert names[0] == "Robustness certificates"
 
     def test_finds_nothing_for_an_unrelated_name(self):

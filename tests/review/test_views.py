@@ -7,11 +7,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from catalog import services
-from catalog.models import Mitigation, Taxonomy
+from catalog.models import Taxonomy
 from review import workflow
 from review.models import Comment, Proposal, ProposalKind, ProposalState
 
-from .conftest import RECORD, new_proposal, node
+from .conftest import new_proposal, node
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,7 @@ def messages_of(response) -> list[str]:
 
 
 def login_redirect(response) -> bool:
-    return response.status_code == 302 and response["Location"].startswith(
-        reverse("account_login")
-    )
+    return response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
 
 
 @pytest.fixture

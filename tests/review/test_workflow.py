@@ -229,9 +229,7 @@ class TestRejectAndRequestChanges:
         proposal.refresh_from_db()
         assert proposal.state == State.SUBMITTED
 
-    def test_rejecting_records_the_decision_and_changes_nothing(
-        self, contributor, curator, record
-    ):
+    def test_rejecting_records_the_decision_and_changes_nothing(self, contributor, curator, record):
         before = record.section_path
         proposal = new_proposal(contributor)
         workflow.proposal_reject(proposal=proposal, actor=curator, note="The source disagrees")
@@ -387,9 +385,7 @@ class TestConflicts:
         assert record.name == "Adversarial training (v2)"
         assert record.section_path == "Model development > Robustness"
 
-    def test_a_record_retired_since_is_a_conflict_for_an_edit(
-        self, contributor, curator, record
-    ):
+    def test_a_record_retired_since_is_a_conflict_for_an_edit(self, contributor, curator, record):
         proposal = new_proposal(contributor)
         services.mitigation_retire(mitigation=record, actor=None, reason="Gone")
         with pytest.raises(workflow.StaleBase, match="status"):
