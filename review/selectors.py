@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
-from catalog.models import Mitigation
+from catalog.models import Classification, Mitigation
 
 from . import changes as proposal_changes
 from .models import (
@@ -133,6 +133,20 @@ def proposal_get_for_page(pk: int) -> Proposal | None:
         .filter(pk=pk)
         .first()
     )
+
+
+def proposal_history_rows(proposal: Proposal) -> list:
+    """The catalog history rows an applied proposal wrote (record and classifications)."""
+    if proposal.state != ProposalState.APPROVED or not proposal.mitigation_id:
+        return []
+    ref = f"proposal:{proposal.pk}"
+    rows = list(Mitigation.history.filter(history_ref=ref).select_related("history_user"))
+    rows += list(
+        Classification.history.filter(history_ref=ref).select_related(
+            "history_user", "node", "taxonomy"
+        )
+    )
+    return sorted(rows, key=lambda row: (row.history_date, row.history_id))
 
 
 def proposal_get(pk: int) -> Proposal | None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("settings/", views.profile_settings, name="settings"),
     path("propose/", views.propose_new, name="propose-new"),
+    path("propose/similar/", views.similar_mitigations, name="similar-mitigations"),
     path("mitigations/<public_id:public_id>/edit/", views.propose_edit, name="propose-edit"),
     path(
         "mitigations/<public_id:public_id>/reclassify/",

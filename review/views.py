@@ -162,29 +162,9 @@ def proposal_detail(request, pk):
             "can_comment": workflow.can_comment_now(proposal, user, curator=curator),
             "comment_form": CommentForm(),
             "in_catalog": in_catalog,
-            "applied_history": _applied_history(proposal),
+            "applied_history": selectors.proposal_history_rows(proposal),
         },
     )
-
-
-def _applied_history(proposal):
-    """The history rows the approval wrote on the record (for an applied proposal)."""
-    if proposal.state != "approved" or not proposal.mitigation_id:
-        return []
-    from catalog.models import Classification
-
-    ref = f"proposal:{proposal.pk}"
-    rows = list(
-        Mitigation.history.filter(history_ref=ref)
-        .select_related("history_user")
-        .order_by("history_date")
-    )
-    rows += list(
-        Classification.history.filter(history_ref=ref)
-        .select_related("history_user", "node", "taxonomy")
-        .order_by("history_date")
-    )
-    return sorted(rows, key=lambda row: row.history_date)
 
 
 # --------------------------------------------------------------------------- proposing
@@ -253,6 +233,17 @@ def propose_new(request):
         kind=ProposalKind.NEW,
         form_class=NewMitigationForm,
         template="review/proposal_form_new.html",
+    )
+
+
+@require_safe
+@login_required
+def similar_mitigations(request):
+    """The "similar mitigations" list alone, for the new-mitigation form's live suggestions."""
+    return render(
+        request,
+        "review/proposal_form_new.html#similar-list",
+        {"similar": selectors.mitigation_list_similar(request.GET.get("name", ""))},
     )
 
 

@@ -109,3 +109,73 @@ def test_a_reclassification_is_proposed_reviewed_updated_and_approved(person, li
     expect(shaped).to_contain_text("Reclassification in AI Risk Mitigation Taxonomy")
     expect(shaped).to_contain_text("proposed by Chen Contributor")
     visitor.close()
+
+
+def propose(page, link: str, record: str, fields: dict[str, str]) -> str:
+    page.goto(f"/mitigations/{record}/")
+    page.get_by_role("link", name=link).click()
+    for label, value in fields.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator(".messages")).to_contain_text("your proposal is in the review queue")
+    return page.url
+
+
+def test_every_kind_of_proposal_reaches_a_decision(person):
+    author = person("demo-contributor")
+
+    # A new mitigation: similar records are suggested while typing, and must be acknowledged.
+    author.goto("/review/propose/")
+    author.get_by_label("Name").fill("Adversarial training with synthetic examples")
+    expect(author.locator("#similar-mitigations")).to_contain_text("A9001 Adversarial training")
+    author.get_by_label("Source document").select_option(label="Gipiškis2024")
+    author.locator("#id_node_airm_preliminary").select_option(value=str(node_pk("2.3")))
+    author.get_by_label("Rationale").fill("The source adds synthetic examples as a variant.")
+    author.get_by_role("button", name="Submit for review").click()
+    expect(author.locator("#form-errors")).to_contain_text("Similar mitigations exist")
+    author.get_by_label("I have checked the similar mitigations listed").check()
+    author.get_by_role("button", name="Submit for review").click()
+    expect(author.locator(".messages")).to_contain_text("your proposal is in the review queue")
+    new = author.url
+
+    edit = propose(
+        author,
+        "Propose a change",
+        "A9003",
+        {"Name": "Restrict internet access during AI training", "Rationale": "The source's words"},
+    )
+    retire = propose(author, "Propose retirement", "A9004", {"Reason for retiring it": "Unclear"})
+    merge = propose(
+        author,
+        "Propose a merge",
+        "A9005",
+        {"Merge into (public ID of the record to keep)": "A9006", "Rationale": "Same idea"},
+    )
+
+    curator = person("demo-curator")
+    curator.goto("/review/")
+    expect(curator.locator("table.queue tbody tr")).to_have_count(4)
+    for url in (new, edit, merge):
+        curator.goto(url)
+        curator.get_by_role("button", name="Approve").click()
+        expect(curator.locator(".messages")).to_contain_text("Approved and applied")
+    curator.goto(retire)
+    curator.get_by_label("Note to the author (required)").last.fill("It is a real mitigation.")
+    curator.get_by_role("button", name="Reject").click()
+    expect(curator.locator(".badge").first).to_have_text("Rejected")
+
+    author.goto(new)
+    author.get_by_role(
+        "link", name=re.compile(r"A9058 Adversarial training with synthetic")
+    ).last.click()
+    expect(author.get_by_role("heading", level=1)).to_have_text(
+        "Adversarial training with synthetic examples"
+    )
+    author.goto("/mitigations/A9003/")
+    expect(author.get_by_role("heading", level=1)).to_have_text(
+        "Restrict internet access during AI training"
+    )
+    author.goto("/mitigations/A9005/")
+    expect(author.get_by_role("note")).to_contain_text("This record was merged into")
+    author.goto("/review/mine/")
+    expect(author.get_by_role("table")).to_contain_text("It is a real mitigation.")

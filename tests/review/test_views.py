@@ -622,3 +622,17 @@ def test_the_proposal_page_query_count_does_not_grow_with_its_discussion(
     with django_assert_num_queries(8):
         response = client.get(proposal.get_absolute_url())
     assert response.text.count('class="comment"') == 3
+
+
+def test_similar_mitigations_are_suggested_while_typing(client_for, contributor, record, persona):
+    _, user = persona
+    url = reverse("review:similar-mitigations")
+    response = client_for(user).get(url, {"name": "Adversarial trainings"})
+    if user is None:
+        assert login_redirect(response)
+        return
+    assert response.status_code == 200
+    assert record.public_id in response.text
+    assert "<html" not in response.text  # only the list, for the page to insert
+    assert client_for(user).post(url, {"name": "x"}).status_code == 405
+    assert "Similar" not in client_for(user).get(url, {"name": "Zebra crossings"}).text
