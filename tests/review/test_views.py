@@ -636,3 +636,52 @@ def test_similar_mitigations_are_suggested_while_typing(client_for, contributor,
     assert "<html" not in response.text  # only the list, for the page to insert
     assert client_for(user).post(url, {"name": "x"}).status_code == 405
     assert "Similar" not in client_for(user).get(url, {"name": "Zebra crossings"}).text
+
+
+def test_updating_a_proposal_for_each_persona(persona, client_for, proposal_in, record):
+    name, user = persona
+    proposal = proposal_in("changes_requested")
+    data = {
+        "name": record.name,
+        "definition": record.definition,
+        "source": record.source_id,
+        "section_path": "Somewhere more precise",
+        "rationale": "Updated",
+    }
+    response = client_for(user).post(reverse("review:proposal-edit", args=[proposal.pk]), data)
+    changed = Proposal.objects.get(pk=proposal.pk)
+    if user is None:
+        assert login_redirect(response)
+    elif name == "contributor":
+        assert response.status_code == 302
+        assert changed.changes == {"section_path": "Somewhere more precise"}
+        return
+    else:
+        assert response.status_code == 403
+    assert changed.changes == proposal.changes
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("review:propose-edit", {"name": "Renamed", "source": "__source__", "rationale": "Why"}),
+        (
+            "review:propose-reclassification",
+            {"taxonomy": "airm-preliminary", "node": "__node__", "rationale": "Why"},
+        ),
+        ("review:propose-retirement", {"rationale": "Why"}),
+        ("review:propose-merge", {"into": "A9002", "rationale": "Why"}),
+    ],
+)
+def test_proposing_for_each_persona(url_name, data, persona, client_for, record):
+    _, user = persona
+    values = {"__source__": str(record.source_id), "__node__": str(node("3.1").pk)}
+    data = {key: values.get(value, value) for key, value in data.items()}
+    response = client_for(user).post(reverse(url_name, args=[record.public_id]), data)
+    if user is None:
+        assert login_redirect(response)
+        assert not Proposal.objects.exists()
+    else:
+        proposal = Proposal.objects.get()
+        assert response["Location"] == proposal.get_absolute_url()
+        assert (proposal.author, proposal.state) == (user, ProposalState.SUBMITTED)
