@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "import_export",
+    "allauth",
+    "allauth.account",
     "catalog",
     "review",
 ]
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "airm_site.urls"
@@ -74,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "review.context_processors.roles",
             ],
         },
     },
@@ -112,7 +116,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
 
 # Email: printed to the console in development; with DEBUG off, SMTP (configured by EMAIL_HOST,
 # EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
@@ -156,7 +161,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 
 # Templates other apps add to a mitigation's page (each rendered with ``mitigation`` in context),
 # so that catalog pages can show, e.g., review actions without catalog importing review.
-CATALOG_MITIGATION_PANELS: list[str] = []
+CATALOG_MITIGATION_PANELS: list[str] = ["review/includes/_mitigation_panel.html"]
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # reverting from the admin would bypass the services
 
@@ -166,3 +171,31 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Accounts (django-allauth): sign up with email and password, the address confirmed by a link
+# (printed to the console in development), sign in with username or email, password reset.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AIRM Curator] "
+ACCOUNT_FORMS = {"login": "review.account_forms.LoginForm"}
+
+# Review: how many distinct curators must approve a proposal, in general and per kind
+# (new, edit, reclassify, retire, merge). Environment: REVIEW_REQUIRED_APPROVALS=1 and
+# REVIEW_REQUIRED_APPROVALS_BY_KIND="merge=2,retire=2".
+REVIEW_REQUIRED_APPROVALS = int(os.environ.get("REVIEW_REQUIRED_APPROVALS", "1"))
+REVIEW_REQUIRED_APPROVALS_BY_KIND = {
+    kind.strip(): int(count)
+    for kind, _, count in (
+        item.partition("=") for item in env_list("REVIEW_REQUIRED_APPROVALS_BY_KIND", "")
+    )
+    if kind.strip() and count.strip()
+}
+# The address links in notification emails start with.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -6,5 +6,7 @@ admin.site.site_title = "AIRM Curator admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("review/", include("review.urls")),
     path("", include("catalog.urls")),
 ]

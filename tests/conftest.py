@@ -13,6 +13,7 @@ pytest-django runs those tests after all the others.
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -39,6 +40,8 @@ def _user(django_user_model, username, *, curator=False, admin=False):
     )
     if curator:
         user.groups.add(Group.objects.get_or_create(name=CURATORS_GROUP)[0])
+    # A confirmed address, as after following the sign-up link (django-allauth).
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     return user
 
 

@@ -1,0 +1,324 @@
+"""Forms for proposing changes, discussing them and setting one's preferences.
+
+Each proposal form shows the record's current values and turns what was typed into the stored
+form of :mod:`review.changes` (``to_changes()``); the workflow validates again before it saves.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode, parse_public_id
+
+from . import changes as proposal_changes
+from . import selectors
+from .models import ProposalKind
+
+
+class NodeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return "\u2003" * obj.depth + obj.label
+
+
+class NodeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return "\u2003" * obj.depth + obj.label
+
+
+def _node_field(taxonomy: Taxonomy, *, required: bool, label: str):
+    nodes = TaxonomyNode.objects.filter(taxonomy=taxonomy).order_by("path")
+    messages = {
+        "invalid_choice": f"That node is not in {taxonomy.name}; choose one from the list.",
+        "invalid_pk_value": f"That node is not in {taxonomy.name}; choose one from the list.",
+        "required": "Choose a node.",
+    }
+    if taxonomy.multi_valued:
+        return NodeMultipleChoiceField(
+            queryset=nodes, required=required, label=label, error_messages=messages
+        )
+    return NodeChoiceField(
+        queryset=nodes,
+        required=required,
+        label=label,
+        empty_label="(not classified)",
+        error_messages=messages,
+    )
+
+
+def _field_name(taxonomy: Taxonomy, prefix: str) -> str:
+    return f"{prefix}_{taxonomy.slug.replace('-', '_')}"
+
+
+class ProposalForm(forms.Form):
+    """What every proposal asks: why, and optionally the words of the source."""
+
+    rationale = forms.CharField(
+        label="Rationale",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text="Why should this change be made? Curators read this first.",
+        error_messages={"required": "Say why this change should be made."},
+    )
+
+    def __init__(self, *args, proposal=None, **kwargs):
+        self.proposal = proposal
+        super().__init__(*args, **kwargs)
+        if proposal is not None:
+            self.initial.setdefault("rationale", proposal.rationale)
+            if "source_quote" in self.fields:
+                self.initial.setdefault("source_quote", proposal.source_quote)
+
+    def to_changes(self) -> dict:
+        raise NotImplementedError
+
+
+class QuoteMixin(forms.Form):
+    source_quote = forms.CharField(
+        label="Quoted passage of the source (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        help_text="The words of the source that support the change.",
+    )
+
+
+class _RecordFields(forms.Form):
+    name = forms.CharField(max_length=500, error_messages={"required": "Give a name."})
+    definition = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text="The source's wording; may be empty.",
+    )
+    source = forms.ModelChoiceField(
+        queryset=SourceDocument.objects.order_by("short_ref"),
+        label="Source document",
+        error_messages={
+            "required": "Choose the source document.",
+            "invalid_choice": "That source document does not exist; choose one from the list.",
+        },
+    )
+    section_path = forms.CharField(
+        label="Section in source",
+        max_length=500,
+        required=False,
+        help_text="The source's own section path, levels joined by ' > '.",
+    )
+
+
+class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
+    not_duplicate = forms.BooleanField(
+        label="I have checked the similar mitigations listed; mine is a different one.",
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.similar = []
+        self.taxonomies = list(Taxonomy.objects.exclude(status=Taxonomy.Status.RETIRED))
+        current, reasons = {}, {}
+        if self.proposal is not None:
+            changes = self.proposal.changes
+            for key in ("name", "definition", "source", "section_path"):
+                self.initial.setdefault(key, changes.get(key))
+            for node in TaxonomyNode.objects.filter(
+                pk__in=[node for node, _ in changes.get("placements", [])]
+            ):
+                current.setdefault(node.taxonomy_id, []).append(node)
+            reasons = dict(map(tuple, changes.get("placements", [])))
+        for taxonomy in self.taxonomies:
+            node_name = _field_name(taxonomy, "node")
+            self.fields[node_name] = _node_field(taxonomy, required=False, label=taxonomy.name)
+            self.fields[_field_name(taxonomy, "reasoning")] = forms.CharField(
+                label=f"Why this {taxonomy.name} node? (optional, one line)",
+                max_length=1000,
+                required=False,
+            )
+            chosen = current.get(taxonomy.pk, [])
+            if chosen:
+                self.initial.setdefault(
+                    node_name, [n.pk for n in chosen] if taxonomy.multi_valued else chosen[0].pk
+                )
+                self.initial.setdefault(
+                    _field_name(taxonomy, "reasoning"), reasons.get(chosen[0].pk, "")
+                )
+        # Put the rationale, quote and duplicate check after the classification fields.
+        for name in ("rationale", "source_quote", "not_duplicate"):
+            self.fields[name] = self.fields.pop(name)
+
+    def taxonomy_fields(self):
+        return [
+            (self[_field_name(t, "node")], self[_field_name(t, "reasoning")])
+            for t in self.taxonomies
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        name = cleaned.get("name")
+        if name:
+            self.similar = selectors.mitigation_list_similar(name)
+            if self.similar and not cleaned.get("not_duplicate"):
+                self.add_error(
+                    "not_duplicate",
+                    "Similar mitigations exist (listed above). Check that yours is not one of "
+                    "them, then tick this box.",
+                )
+        return cleaned
+
+    def to_changes(self) -> dict:
+        data = self.cleaned_data
+        placements = []
+        for taxonomy in self.taxonomies:
+            chosen = data.get(_field_name(taxonomy, "node"))
+            if not chosen:
+                continue
+            reasoning = data.get(_field_name(taxonomy, "reasoning"), "").strip()
+            nodes = list(chosen) if taxonomy.multi_valued else [chosen]
+            placements.extend([node.pk, reasoning] for node in nodes)
+        return {
+            "name": data["name"].strip(),
+            "definition": data["definition"].strip(),
+            "source": data["source"].pk,
+            "section_path": data["section_path"].strip(),
+            "placements": placements,
+        }
+
+
+class EditForm(_RecordFields, ProposalForm):
+    def __init__(self, *args, mitigation: Mitigation, **kwargs):
+        self.mitigation = mitigation
+        super().__init__(*args, **kwargs)
+        proposed = self.proposal.changes if self.proposal is not None else {}
+        for key in proposal_changes.EDITABLE_FIELDS:
+            value = getattr(mitigation, Mitigation._meta.get_field(key).attname)
+            self.initial.setdefault(key, proposed.get(key, value))
+        self.fields["rationale"] = self.fields.pop("rationale")
+
+    def to_changes(self) -> dict:
+        data = self.cleaned_data
+        typed = {
+            "name": data["name"].strip(),
+            "definition": data["definition"].strip(),
+            "source": data["source"].pk,
+            "section_path": data["section_path"].strip(),
+        }
+        current = proposal_changes.snapshot(self.mitigation, list(typed), {})
+        return {key: value for key, value in typed.items() if current[key] != value}
+
+
+class ReclassifyForm(QuoteMixin, ProposalForm):
+    reasoning = forms.CharField(
+        label="Reasoning shown on the record (optional, one line)",
+        max_length=1000,
+        required=False,
+    )
+
+    def __init__(self, *args, mitigation: Mitigation, taxonomy: Taxonomy, **kwargs):
+        self.mitigation = mitigation
+        self.taxonomy = taxonomy
+        super().__init__(*args, **kwargs)
+        self.fields["node"] = _node_field(
+            taxonomy, required=not taxonomy.multi_valued, label=f"New node in {taxonomy.name}"
+        )
+        if self.proposal is not None:
+            placements = self.proposal.changes.get("placements", [])
+        else:
+            placements = [
+                [c.node_id, c.reasoning]
+                for c in mitigation.classifications.filter(taxonomy=taxonomy)
+            ]
+        node_ids = [node for node, _ in placements]
+        self.initial.setdefault(
+            "node", node_ids if taxonomy.multi_valued else (node_ids[0] if node_ids else None)
+        )
+        self.initial.setdefault("reasoning", placements[0][1] if placements else "")
+        for name in ("reasoning", "rationale", "source_quote"):
+            self.fields[name] = self.fields.pop(name)
+
+    def to_changes(self) -> dict:
+        chosen = self.cleaned_data.get("node")
+        nodes = list(chosen or []) if self.taxonomy.multi_valued else [chosen]
+        reasoning = self.cleaned_data.get("reasoning", "").strip()
+        return {"placements": [[node.pk, reasoning] for node in nodes if node is not None]}
+
+
+class RetireForm(ProposalForm):
+    def __init__(self, *args, mitigation: Mitigation, **kwargs):
+        self.mitigation = mitigation
+        super().__init__(*args, **kwargs)
+        self.fields["rationale"].label = "Reason for retiring it"
+        self.fields[
+            "rationale"
+        ].help_text = "Shown on the record once retired, e.g. why it is not a mitigation."
+
+    def to_changes(self) -> dict:
+        return {}
+
+
+class MergeForm(ProposalForm):
+    into = forms.CharField(
+        label="Merge into (public ID of the record to keep)",
+        max_length=30,
+        help_text="For example A0983. This record becomes a pointer to that one.",
+        error_messages={"required": "Give the public ID of the record to keep."},
+    )
+
+    def __init__(self, *args, mitigation: Mitigation, **kwargs):
+        self.mitigation = mitigation
+        super().__init__(*args, **kwargs)
+        if self.proposal is not None:
+            into = Mitigation.objects.filter(pk=self.proposal.changes.get("into")).first()
+            if into is not None:
+                self.initial.setdefault("into", into.public_id)
+        self.fields["rationale"] = self.fields.pop("rationale")
+
+    def clean_into(self) -> Mitigation:
+        typed = self.cleaned_data["into"].strip().upper()
+        number = parse_public_id(typed)
+        into = Mitigation.objects.filter(number=number).first() if number else None
+        if into is None:
+            raise forms.ValidationError(f"There is no mitigation {typed or '(empty)'}.")
+        if into.pk == self.mitigation.pk:
+            raise forms.ValidationError("A record cannot be merged into itself.")
+        if into.status != Mitigation.Status.ACTIVE:
+            raise forms.ValidationError(
+                f"{into.public_id} is {into.get_status_display().lower()}; "
+                "merge into an active record."
+            )
+        return into
+
+    def to_changes(self) -> dict:
+        return {"into": self.cleaned_data["into"].pk}
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        error_messages={"required": "Write a comment first."},
+    )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        max_length=150,
+        required=False,
+        help_text="Shown next to your proposals and comments. Empty: your username.",
+    )
+    email_on_submission = forms.BooleanField(
+        label="Email me when a proposal is submitted for review (curators)", required=False
+    )
+    email_on_my_proposals = forms.BooleanField(
+        label="Email me about my proposals: decisions, requests for changes, comments",
+        required=False,
+    )
+
+
+def form_for(kind: str):
+    return {
+        ProposalKind.NEW: NewMitigationForm,
+        ProposalKind.EDIT: EditForm,
+        ProposalKind.RECLASSIFY: ReclassifyForm,
+        ProposalKind.RETIRE: RetireForm,
+        ProposalKind.MERGE: MergeForm,
+    }[kind]

@@ -1,0 +1,261 @@
+"""Every read the review pages need, as tuned querysets or small plain structures."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+
+from catalog.models import Classification, Mitigation
+
+from . import changes as proposal_changes
+from .models import (
+    IN_REVIEW,
+    OPEN,
+    QUEUE,
+    Comment,
+    Proposal,
+    ProposalApproval,
+    ProposalEvent,
+    ProposalState,
+)
+
+
+def _with_people() -> QuerySet:
+    return Proposal.objects.select_related(
+        "author", "mitigation", "taxonomy", "claimed_by", "decided_by"
+    )
+
+
+def _with_approval_count(queryset: QuerySet) -> QuerySet:
+    return queryset.annotate(
+        approval_count=Count("approvals", filter=Q(approvals__revision=F("revision")))
+    )
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def proposal_list_queue() -> QuerySet:
+    """Submitted, undecided proposals, oldest submission first (filters narrow it)."""
+    return _with_approval_count(_with_people().filter(state__in=QUEUE)).order_by(
+        "submitted_at", "pk"
+    )
+
+
+@dataclass
+class QueueCounts:
+    submitted: int
+    resubmitted: int
+    changes_requested: int
+    unclaimed: int
+    mine: int
+
+    @property
+    def awaiting_review(self) -> int:
+        return self.submitted + self.resubmitted
+
+
+def proposal_queue_counts(user) -> QueueCounts:
+    """The figures on top of the queue, in one query."""
+    counts = Proposal.objects.aggregate(
+        submitted=Count("pk", filter=Q(state=ProposalState.SUBMITTED)),
+        resubmitted=Count("pk", filter=Q(state=ProposalState.RESUBMITTED)),
+        changes_requested=Count("pk", filter=Q(state=ProposalState.CHANGES_REQUESTED)),
+        unclaimed=Count("pk", filter=Q(state__in=IN_REVIEW, claimed_by__isnull=True)),
+        mine=Count("pk", filter=Q(state__in=IN_REVIEW, claimed_by=user)),
+    )
+    return QueueCounts(**counts)
+
+
+def proposal_list_for_author(user) -> QuerySet:
+    """A contributor's own proposals, newest first, decided ones with their note."""
+    return _with_approval_count(_with_people().filter(author=user)).order_by("-updated_at", "-pk")
+
+
+def proposal_list_approved_for_mitigation(mitigation: Mitigation) -> QuerySet:
+    """The approved proposals that shaped a record, most recent decision first."""
+    return (
+        Proposal.objects.filter(mitigation=mitigation, state=ProposalState.APPROVED)
+        .select_related("author", "decided_by", "taxonomy", "mitigation")
+        .order_by("-decided_at", "-pk")
+    )
+
+
+def proposal_count_open_for_mitigation(mitigation: Mitigation) -> int:
+    return Proposal.objects.filter(mitigation=mitigation, state__in=QUEUE).count()
+
+
+@dataclass
+class RecordPanel:
+    approved: list[Proposal]
+    open_count: int
+
+
+def proposal_panel_for_mitigation(mitigation: Mitigation) -> RecordPanel:
+    """What a record's page shows about its proposals, in one query.
+
+    Approved proposals come whole (they are listed); open ones only as ids (they are counted).
+    """
+    rows = list(
+        Proposal.objects.filter(mitigation=mitigation, state__in=(ProposalState.APPROVED, *QUEUE))
+        .select_related("author", "decided_by", "taxonomy")
+        .order_by("-decided_at", "-pk")
+    )
+    approved = [p for p in rows if p.state == ProposalState.APPROVED]
+    return RecordPanel(approved=approved, open_count=len(rows) - len(approved))
+
+
+# --------------------------------------------------------------------------- one proposal
+
+
+def proposal_get_for_page(pk: int) -> Proposal | None:
+    """One proposal with its people, events, comments and approvals (a query for each)."""
+    return (
+        _with_people()
+        .select_related("mitigation__merged_into", "mitigation__source", "batch")
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=ProposalEvent.objects.select_related("actor").order_by("created_at", "pk"),
+            ),
+            Prefetch(
+                "comments",
+                queryset=Comment.objects.select_related("author").order_by("created_at", "pk"),
+            ),
+            Prefetch(
+                "approvals",
+                queryset=ProposalApproval.objects.select_related("curator").order_by("created_at"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def proposal_history_rows(proposal: Proposal) -> list:
+    """The catalog history rows an applied proposal wrote (record and classifications)."""
+    if proposal.state != ProposalState.APPROVED or not proposal.mitigation_id:
+        return []
+    ref = f"proposal:{proposal.pk}"
+    rows = list(Mitigation.history.filter(history_ref=ref).select_related("history_user"))
+    rows += list(
+        Classification.history.filter(history_ref=ref).select_related(
+            "history_user", "node", "taxonomy"
+        )
+    )
+    return sorted(rows, key=lambda row: (row.history_date, row.history_id))
+
+
+def proposal_get(pk: int) -> Proposal | None:
+    return _with_people().filter(pk=pk).first()
+
+
+@dataclass
+class Overlap:
+    proposal: Proposal
+    keys: list[str]
+
+    @property
+    def labels(self) -> str:
+        taxonomy = self.proposal.taxonomy
+        taxonomies = {taxonomy.pk: taxonomy} if taxonomy is not None else {}
+        return overlap_labels(self.keys, taxonomies)
+
+
+def proposal_overlaps(proposals: list[Proposal]) -> dict[int, list[Overlap]]:
+    """For each open proposal, the other open ones on its record touching the same fields.
+
+    One query whatever the number of proposals: all open proposals on the records concerned.
+    """
+    mitigation_ids = {p.mitigation_id for p in proposals if p.mitigation_id and p.is_open}
+    if not mitigation_ids:
+        return {}
+    others = list(
+        Proposal.objects.filter(mitigation_id__in=mitigation_ids, state__in=OPEN)
+        .exclude(state=ProposalState.DRAFT)
+        .select_related("author", "mitigation", "taxonomy")
+    )
+    found: dict[int, list[Overlap]] = {}
+    for proposal in proposals:
+        if not proposal.is_open or not proposal.mitigation_id:
+            continue
+        mine = proposal_changes.touched_keys(proposal.kind, proposal.changes, proposal.taxonomy_id)
+        for other in others:
+            if other.pk == proposal.pk or other.mitigation_id != proposal.mitigation_id:
+                continue
+            theirs = proposal_changes.touched_keys(other.kind, other.changes, other.taxonomy_id)
+            shared = proposal_changes.overlap(mine, theirs)
+            if shared:
+                found.setdefault(proposal.pk, []).append(Overlap(other, sorted(shared)))
+    return found
+
+
+def overlap_labels(keys: list[str], taxonomies: dict) -> str:
+    labels = []
+    for key in keys:
+        if key == proposal_changes.EVERYTHING:
+            labels.append("the whole record")
+        else:
+            labels.append(proposal_changes.lower_first(proposal_changes.key_label(key, taxonomies)))
+    return ", ".join(labels)
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+@dataclass
+class Similar:
+    mitigation: Mitigation
+    score: float
+
+
+_WORD = re.compile(r"[\w-]+", re.UNICODE)
+_STOPWORDS = {"and", "the", "for", "with", "of", "to", "in", "on", "a", "an", "by", "or", "ai"}
+
+
+def _stems(text: str) -> set[str]:
+    """Words of three letters or more, cut to six so that "training" meets "trainings"."""
+    return {w[:6] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def mitigation_list_similar(name: str, *, limit: int = 5, exclude_pk: int | None = None):
+    """Existing mitigations whose names look like ``name``, most similar first.
+
+    PostgreSQL: trigram similarity (pg_trgm, served by a GIN trigram index on the name).
+    Elsewhere: the records sharing a word stem with ``name``, ranked by the share of stems.
+    """
+    name = " ".join((name or "").split())[:500]
+    if len(name) < 3:
+        return []
+    base = Mitigation.objects.exclude(status=Mitigation.Status.MERGED).select_related("source")
+    if exclude_pk:
+        base = base.exclude(pk=exclude_pk)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import TrigramSimilarity
+
+        rows = (
+            base.filter(name__trigram_similar=name)
+            .annotate(score=TrigramSimilarity("name", name))
+            .order_by("-score", "number")[:limit]
+        )
+        return [Similar(m, round(m.score, 2)) for m in rows]
+    stems = _stems(name)
+    if not stems:
+        return []
+    matching = Q()
+    for stem in stems:
+        matching |= Q(name__icontains=stem)
+    scored = []
+    for mitigation in base.filter(matching)[:200]:
+        theirs = _stems(mitigation.name)
+        shared = stems & theirs
+        if not shared:
+            continue
+        score = len(shared) / len(stems | theirs)
+        if score >= 0.3:
+            scored.append(Similar(mitigation, round(score, 2)))
+    scored.sort(key=lambda s: (-s.score, s.mitigation.number))
+    return scored[:limit]

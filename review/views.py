@@ -1,0 +1,491 @@
+"""The review pages. Views parse, authorise, call one workflow function, render or redirect.
+
+Pages are GET; each state change is its own POST URL that redirects back (to ``next`` when it
+is a safe local address, else to the proposal). A refusal by the rules is a 403 carrying the
+reason; a wrong state (someone was faster) is a message on the page the person returns to.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from catalog.models import Mitigation, Taxonomy, parse_public_id
+
+from . import accounts, permissions, selectors, workflow
+from . import changes as proposal_changes
+from .filters import ProposalQueueFilter
+from .forms import (
+    CommentForm,
+    EditForm,
+    MergeForm,
+    NewMitigationForm,
+    ProfileForm,
+    ReclassifyForm,
+    RetireForm,
+    form_for,
+)
+from .models import ProposalKind
+
+QUEUE_PAGE_SIZE = 50
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _allow(verdict: permissions.Verdict) -> None:
+    if not verdict:
+        raise PermissionDenied(verdict.reason)
+
+
+def _visible_proposal(request, pk: int, *, for_page: bool = False):
+    proposal = (selectors.proposal_get_for_page if for_page else selectors.proposal_get)(pk)
+    if proposal is None or not permissions.can_view(request.user, proposal):
+        raise Http404("No such proposal.")
+    return proposal
+
+
+def _mitigation_or_404(public_id: str) -> Mitigation:
+    number = parse_public_id(public_id)
+    if number is None:
+        raise Http404("No such mitigation.")
+    return get_object_or_404(Mitigation.objects.select_related("merged_into"), number=number)
+
+
+def _back(request, proposal):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(proposal)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --------------------------------------------------------------------------- lists
+
+
+@require_safe
+@login_required
+def queue(request):
+    _allow(
+        permissions.can_see_queue(
+            request.user, curator=permissions.request_user_is_curator(request)
+        )
+    )
+    filters = ProposalQueueFilter(
+        request.GET or None, queryset=selectors.proposal_list_queue(), request=request
+    )
+    page = Paginator(filters.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    proposals = list(page.object_list)
+    return render(
+        request,
+        "review/proposal_queue.html",
+        {
+            "filter": filters,
+            "page": page,
+            "proposals": proposals,
+            "overlaps": selectors.proposal_overlaps(proposals),
+            "counts": selectors.proposal_queue_counts(request.user),
+            "querystring": _querystring_without_page(request),
+        },
+    )
+
+
+def _querystring_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@require_safe
+@login_required
+def mine(request):
+    proposals = list(selectors.proposal_list_for_author(request.user)[:200])
+    return render(request, "review/proposal_mine.html", {"proposals": proposals})
+
+
+# --------------------------------------------------------------------------- one proposal
+
+
+@require_safe
+def proposal_detail(request, pk):
+    proposal = _visible_proposal(request, pk, for_page=True)
+    user = request.user
+    curator = permissions.request_user_is_curator(request)
+    approvals = [a for a in proposal.approvals.all() if a.revision == proposal.revision]
+    mitigation = proposal.mitigation
+    in_catalog = proposal.kind != ProposalKind.NEW or proposal.state == "approved"
+    diff = (
+        []
+        if proposal.state == "approved"
+        else proposal_changes.diff(
+            proposal, mitigation if proposal.kind != ProposalKind.NEW else None
+        )
+    )
+    conflicts = (
+        proposal_changes.conflicts(proposal, mitigation)
+        if proposal.is_open and proposal.kind != ProposalKind.NEW
+        else []
+    )
+    return render(
+        request,
+        "review/proposal_detail.html",
+        {
+            "proposal": proposal,
+            "diff": diff,
+            "conflicts": conflicts,
+            "overlaps": selectors.proposal_overlaps([proposal]).get(proposal.pk, []),
+            "approvals": approvals,
+            "required_approvals": workflow.required_approvals(proposal.kind),
+            "actions": workflow.available_actions(
+                proposal, user, curator=curator, approved_by={a.curator_id for a in approvals}
+            ),
+            "can_comment": workflow.can_comment_now(proposal, user, curator=curator),
+            "comment_form": CommentForm(),
+            "in_catalog": in_catalog,
+            "applied_history": selectors.proposal_history_rows(proposal),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- proposing
+
+
+def _propose(request, *, kind, form_class, template, mitigation=None, taxonomy=None, form_kw=None):
+    form_kw = form_kw or {}
+    _allow(permissions.can_propose(request.user))
+    if request.method == "POST":
+        form = form_class(request.POST, **form_kw)
+        if form.is_valid():
+            try:
+                proposal = workflow.proposal_create(
+                    kind=kind,
+                    author=request.user,
+                    mitigation=mitigation,
+                    taxonomy=taxonomy,
+                    changes=form.to_changes(),
+                    rationale=form.cleaned_data["rationale"],
+                    source_quote=form.cleaned_data.get("source_quote", ""),
+                    submit=request.POST.get("intent") != "draft",
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                if proposal.state == "draft":
+                    messages.success(request, "Saved as a draft. Submit it when it is ready.")
+                else:
+                    messages.success(request, "Thank you: your proposal is in the review queue.")
+                return redirect(proposal)
+    else:
+        form = form_class(**form_kw)
+    return render(
+        request,
+        template,
+        {"form": form, "mitigation": mitigation, "taxonomy": taxonomy, "kind": kind},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _refuse_merged(request, mitigation, template, kind, form):
+    """A merged record takes no proposals: say so on the form, change nothing."""
+    if mitigation.status != Mitigation.Status.MERGED:
+        return None
+    into = mitigation.merged_into.public_id
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "mitigation": mitigation,
+            "kind": kind,
+            "refused": True,
+            "refusal": f"{mitigation.public_id} was merged into {into}; "
+            f"propose changes to {into} instead.",
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def propose_new(request):
+    return _propose(
+        request,
+        kind=ProposalKind.NEW,
+        form_class=NewMitigationForm,
+        template="review/proposal_form_new.html",
+    )
+
+
+@require_safe
+@login_required
+def similar_mitigations(request):
+    """The "similar mitigations" list alone, for the new-mitigation form's live suggestions."""
+    return render(
+        request,
+        "review/proposal_form_new.html#similar-list",
+        {"similar": selectors.mitigation_list_similar(request.GET.get("name", ""))},
+    )
+
+
+def _propose_on_record(request, public_id, kind, form_class, template, **extra):
+    _allow(permissions.can_propose(request.user))
+    mitigation = _mitigation_or_404(public_id)
+    refused = _refuse_merged(
+        request, mitigation, template, kind, form_class(mitigation=mitigation, **extra)
+    )
+    if refused is not None:
+        return refused
+    return _propose(
+        request,
+        kind=kind,
+        form_class=form_class,
+        template=template,
+        mitigation=mitigation,
+        taxonomy=extra.get("taxonomy"),
+        form_kw={"mitigation": mitigation, **extra},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def propose_edit(request, public_id):
+    return _propose_on_record(
+        request, public_id, ProposalKind.EDIT, EditForm, "review/proposal_form_edit.html"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def propose_reclassification(request, public_id):
+    slug = request.POST.get("taxonomy") or request.GET.get("taxonomy")
+    taxonomies = Taxonomy.objects.exclude(status=Taxonomy.Status.RETIRED)
+    if not slug:
+        mitigation = _mitigation_or_404(public_id)
+        return render(
+            request,
+            "review/proposal_form_taxonomy.html",
+            {"mitigation": mitigation, "taxonomies": taxonomies},
+        )
+    taxonomy = taxonomies.filter(slug=slug).first()
+    if taxonomy is None:
+        raise Http404("No such taxonomy.")
+    return _propose_on_record(
+        request,
+        public_id,
+        ProposalKind.RECLASSIFY,
+        ReclassifyForm,
+        "review/proposal_form_reclassify.html",
+        taxonomy=taxonomy,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def propose_retirement(request, public_id):
+    return _propose_on_record(
+        request, public_id, ProposalKind.RETIRE, RetireForm, "review/proposal_form_retire.html"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def propose_merge(request, public_id):
+    return _propose_on_record(
+        request, public_id, ProposalKind.MERGE, MergeForm, "review/proposal_form_merge.html"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def proposal_edit(request, pk):
+    """The author updates a draft, or a proposal that came back, against today's record."""
+    proposal = _visible_proposal(request, pk)
+    _allow(permissions.can_edit(request.user, proposal))
+    if proposal.state not in workflow.ALLOWED_FROM["edit"]:
+        messages.error(
+            request,
+            f"This proposal is {proposal.get_state_display().lower()}: "
+            "it can be updated only as a draft or when changes were requested.",
+        )
+        return redirect(proposal)
+    form_kw = {"proposal": proposal}
+    if proposal.kind != ProposalKind.NEW:
+        form_kw["mitigation"] = proposal.mitigation
+    if proposal.kind == ProposalKind.RECLASSIFY:
+        form_kw["taxonomy"] = proposal.taxonomy
+    form_class = form_for(proposal.kind)
+    if request.method == "POST":
+        form = form_class(request.POST, **form_kw)
+        if form.is_valid():
+            try:
+                workflow.proposal_update(
+                    proposal=proposal,
+                    actor=request.user,
+                    changes=form.to_changes(),
+                    rationale=form.cleaned_data["rationale"],
+                    source_quote=form.cleaned_data.get("source_quote", ""),
+                )
+            except workflow.WorkflowError as error:
+                messages.error(request, error.message)
+                return redirect(proposal)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Proposal updated.")
+                return redirect(proposal)
+    else:
+        form = form_class(**form_kw)
+    return render(
+        request,
+        f"review/proposal_form_{proposal.kind}.html",
+        {
+            "form": form,
+            "proposal": proposal,
+            "mitigation": proposal.mitigation if proposal.kind != ProposalKind.NEW else None,
+            "taxonomy": proposal.taxonomy,
+            "kind": proposal.kind,
+            "updating": True,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+_DONE = {
+    "submit": "Submitted: the curators have it now.",
+    "resubmit": "Resubmitted: the curators have it again.",
+    "withdraw": "Withdrawn.",
+    "reject": "Rejected; the author will see your note.",
+    "request_changes": "Sent back to the author with your note.",
+    "claim": "Claimed: the other curators see that you are on it.",
+    "release": "Released.",
+}
+
+
+def _transition(action: str, function, *, with_note: bool):
+    @require_POST
+    @login_required
+    def view(request, pk):
+        proposal = _visible_proposal(request, pk)
+        kwargs = {"proposal": proposal, "actor": request.user}
+        if with_note:
+            kwargs["note"] = request.POST.get("note", "")
+        try:
+            function(**kwargs)
+        except workflow.NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except workflow.WorkflowError as error:
+            messages.error(request, error.message)
+        except ValidationError as error:
+            messages.error(request, _error_text(error) + " Nothing was changed.")
+        else:
+            messages.success(request, _DONE[action])
+        return _back(request, proposal)
+
+    view.__name__ = f"proposal_{action}"
+    return view
+
+
+proposal_submit = _transition("submit", workflow.proposal_submit, with_note=False)
+proposal_resubmit = _transition("resubmit", workflow.proposal_resubmit, with_note=True)
+proposal_withdraw = _transition("withdraw", workflow.proposal_withdraw, with_note=True)
+proposal_reject = _transition("reject", workflow.proposal_reject, with_note=True)
+proposal_request_changes = _transition(
+    "request_changes", workflow.proposal_request_changes, with_note=True
+)
+proposal_claim = _transition("claim", workflow.proposal_claim, with_note=False)
+proposal_release = _transition("release", workflow.proposal_release, with_note=False)
+
+
+@require_POST
+@login_required
+def proposal_approve(request, pk):
+    proposal = _visible_proposal(request, pk)
+    try:
+        outcome = workflow.proposal_approve(
+            proposal=proposal, actor=request.user, note=request.POST.get("note", "")
+        )
+    except workflow.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        if outcome.applied:
+            messages.success(request, "Approved and applied to the catalog.")
+        else:
+            messages.success(
+                request,
+                f"Approval recorded ({outcome.approvals} of {outcome.required}); "
+                "another curator must approve it too.",
+            )
+    return _back(request, proposal)
+
+
+@require_POST
+@login_required
+def proposal_comment(request, pk):
+    proposal = _visible_proposal(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(proposal)
+    try:
+        workflow.proposal_comment(
+            proposal=proposal, actor=request.user, body=form.cleaned_data["body"]
+        )
+    except workflow.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, "Comment added.")
+    return redirect(f"{reverse('review:proposal-detail', kwargs={'pk': proposal.pk})}#comments")
+
+
+# --------------------------------------------------------------------------- the person
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def profile_settings(request):
+    user = request.user
+    profile = accounts.profile_get(user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            accounts.profile_update(user=user, **form.cleaned_data)
+            messages.success(request, "Settings saved.")
+            return redirect("review:settings")
+    else:
+        form = ProfileForm(
+            initial={
+                "display_name": user.get_full_name(),
+                "email_on_submission": profile.email_on_submission,
+                "email_on_my_proposals": profile.email_on_my_proposals,
+            }
+        )
+    return render(request, "review/profile_settings.html", {"form": form})

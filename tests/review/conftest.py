@@ -1,0 +1,71 @@
+"""Proposals for the review tests, made through the real workflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import Mitigation, Taxonomy, TaxonomyNode
+from review import workflow
+from review.models import ProposalKind
+
+RECORD = 9001  # A9001 "Adversarial training" in the demo data, classified 2.3 (airm-preliminary)
+OTHER_RECORD = 9002  # A9002 "Robustness certificates"
+
+
+@pytest.fixture
+def record():
+    return Mitigation.objects.get(number=RECORD)
+
+
+@pytest.fixture
+def other_record():
+    return Mitigation.objects.get(number=OTHER_RECORD)
+
+
+@pytest.fixture
+def preliminary():
+    return Taxonomy.objects.get(slug="airm-preliminary")
+
+
+def node(code: str, slug: str = "airm-preliminary") -> TaxonomyNode:
+    return TaxonomyNode.objects.get(taxonomy__slug=slug, code=code)
+
+
+def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True, **kw):
+    """A proposal of ``kind`` by ``author`` with sensible changes; submitted unless told."""
+    defaults = {
+        ProposalKind.EDIT: lambda: {"changes": {"section_path": "Model development > Robustness"}},
+        ProposalKind.RECLASSIFY: lambda: {
+            "changes": {"placements": [[node("3.1").pk, "It is a kind of testing"]]},
+            "taxonomy": Taxonomy.objects.get(slug="airm-preliminary"),
+        },
+        ProposalKind.RETIRE: lambda: {"changes": {}},
+        ProposalKind.MERGE: lambda: {
+            "changes": {"into": Mitigation.objects.get(number=OTHER_RECORD).pk}
+        },
+        ProposalKind.NEW: lambda: {
+            "changes": {
+                "name": "Independent pre-deployment audits of frontier models",
+                "definition": "An outside party audits the model before release.",
+                "source": Mitigation.objects.get(number=RECORD).source_id,
+                "section_path": "Audits",
+                "placements": [[node("3.1").pk, "An audit is testing"]],
+            }
+        },
+    }[kind]()
+    args = {**defaults, **kw}
+    if kind != ProposalKind.NEW and mitigation is None:
+        mitigation = Mitigation.objects.get(number=RECORD)
+    return workflow.proposal_create(
+        kind=kind,
+        author=author,
+        mitigation=mitigation,
+        rationale=args.pop("rationale", "Because the source says so."),
+        submit=submit,
+        **args,
+    )
+
+
+@pytest.fixture
+def make_proposal():
+    return new_proposal
