@@ -108,6 +108,9 @@ class Taxonomy(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("catalog:taxonomy-detail", kwargs={"slug": self.slug})
+
     def natural_key(self):
         return (self.slug,)
 
@@ -254,6 +257,10 @@ class SourceDocument(models.Model):
 
     def __str__(self):
         return self.short_ref
+
+    def get_absolute_url(self):
+        # short_ref may hold spaces and non-ASCII letters; reverse() percent-encodes them.
+        return reverse("catalog:source-detail", kwargs={"short_ref": self.short_ref})
 
     def natural_key(self):
         return (self.short_ref,)
