@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import Lexeme, SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
 from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
@@ -89,20 +89,34 @@ def mitigation_search(queryset: QuerySet[Mitigation], text: str | None) -> Query
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+class WebSearchQuery(SearchQuery):
+    """``websearch_to_tsquery`` whose last lexeme also matches as a prefix (``'team':*``).
+
+    The web-search parse is kept whole (so ``a or b``, ``"a phrase"`` and ``-word`` keep their
+    meaning and precedence); only the final lexeme of its text form gains ``:*``. The regular
+    expression and its replacement are constants passed as parameters.
+    """
+
+    def __init__(self, value, *, config):
+        super().__init__(value, config=config, search_type="websearch")
+
+    def as_sql(self, compiler, connection, function=None, template=None):
+        sql, params = super().as_sql(compiler, connection, function, template)
+        return (
+            f"CAST(regexp_replace(CAST({sql} AS text), %s, %s) AS tsquery)",
+            (*params, "'$", "':*"),
+        )
+
+
 def build_query(text: str) -> SearchQuery | None:
-    """The tsquery for ``text``: web-search syntax, with the last plain word as a prefix."""
+    """The tsquery for ``text``: web-search syntax, the last plain word also as a prefix."""
     terms = parse_terms(text)
     if not terms:
         return None
     last = terms[-1]
-    websearch = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
     if last.negated or last.phrase or not text.endswith(last.text):
-        return websearch
-    rest = text[: -len(last.text)].strip()
-    prefix = SearchQuery(Lexeme(last.text, prefix=True), config=SEARCH_CONFIG)
-    if not rest:
-        return prefix
-    return SearchQuery(rest, search_type="websearch", config=SEARCH_CONFIG) & prefix
+        return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    return WebSearchQuery(text, config=SEARCH_CONFIG)
 
 
 def full_text_search(queryset: QuerySet[Mitigation], text: str) -> QuerySet[Mitigation]:

@@ -26,7 +26,7 @@ TRACKED_FIELDS = (
     "merged_into",
 )
 LONG_TEXT = 80
-SAME_UNIT_OF_WORK = timedelta(seconds=5)
+SAME_UNIT_OF_WORK = timedelta(seconds=2)
 
 
 @dataclass
@@ -57,11 +57,23 @@ class TimelineEntry:
     created: bool = False
     changes: list[FieldChange] = field(default_factory=list)
     _user_id: int | None = None
+    _rows: set = field(default_factory=set)
 
-    def accepts(self, when: datetime, user_id, reason: str, ref: str) -> bool:
-        return (user_id, reason, ref) == (self._user_id, self.reason, self.ref) and abs(
-            when - self.when
-        ) <= SAME_UNIT_OF_WORK
+    def accepts(self, row, key) -> bool:
+        """Whether ``row`` (a history row of the object ``key``) belongs to this entry's unit
+        of work: same user, reason and reference, moments later, and no second row for one
+        object (two edits of the record are two entries, however close together).
+        """
+        same_context = (
+            row.history_user_id,
+            row.history_change_reason or "",
+            row.history_ref or "",
+        ) == (self._user_id, self.reason, self.ref)
+        return (
+            same_context
+            and key not in self._rows
+            and abs(row.history_date - self.when) <= SAME_UNIT_OF_WORK
+        )
 
 
 def _who(row) -> str:
@@ -165,31 +177,31 @@ def mitigation_timeline(mitigation: Mitigation) -> list[TimelineEntry]:
     events = []
     previous = None
     for row in mitigation_rows:
-        events.append((row, _mitigation_changes(row, previous), row.history_type == "+"))
+        changes = _mitigation_changes(row, previous)
+        events.append((row, ("mitigation", row.id), changes, row.history_type == "+"))
         previous = row
     last_by_classification = {}
     for row in classification_rows:
-        before = last_by_classification.get(row.id)
-        events.append((row, _classification_changes(row, before), False))
+        changes = _classification_changes(row, last_by_classification.get(row.id))
+        events.append((row, ("classification", row.id), changes, False))
         last_by_classification[row.id] = row
-    events.sort(key=lambda event: (event[0].history_date, not event[2]))
+    events.sort(key=lambda event: (event[0].history_date, not event[3]))
 
     entries: list[TimelineEntry] = []
-    for row, changes, created in events:
-        reason, ref = row.history_change_reason or "", row.history_ref or ""
+    for row, key, changes, created in events:
         current = entries[-1] if entries else None
-        if current is None or not current.accepts(
-            row.history_date, row.history_user_id, reason, ref
-        ):
+        if current is None or not current.accepts(row, key):
+            ref = row.history_ref or ""
             current = TimelineEntry(
                 when=row.history_date,
                 who=_who(row),
-                reason=reason,
+                reason=row.history_change_reason or "",
                 ref=ref,
                 ref_url=ref_url(ref),
                 _user_id=row.history_user_id,
             )
             entries.append(current)
+        current._rows.add(key)
         current.created = current.created or created
         current.changes.extend(changes)
     return list(reversed(entries))
