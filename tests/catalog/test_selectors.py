@@ -1,6 +1,7 @@
 """The reads behind the public pages (catalog.selectors, catalog.timeline, catalog.coverage)."""
 
 import pytest
+
 from catalog import coverage, history, selectors, services, timeline
 from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 from tests.factories import (
