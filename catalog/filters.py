@@ -20,6 +20,7 @@ aggregate query per facet group.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -228,22 +229,79 @@ class MitigationFilterSet(django_filters.FilterSet):
 
     # ---- facets
 
-    def facet_groups(self, state: ListState) -> list[FacetGroup]:
-        """Every facet with its options counted under the other filters (a query per group)."""
+    def facet_counts(self) -> FacetCounts:
+        """What each facet option would give under the other active filters.
+
+        A group whose own filter is inactive counts within the fully filtered list, so such
+        groups share their query: one for the single-valued taxonomies, one (grouped by source
+        and status) for source, document type, year and status. An active group, or a
+        multi-valued taxonomy, costs one query of its own. So: one query per facet group at
+        most, two when no filter is set.
+        """
         values = self.cleaned
+        full = self.filtered()
+        nodes: dict[int, dict[int, int]] = {}
+        shared = [
+            taxonomy
+            for taxonomy in self.taxonomies
+            if not taxonomy.multi_valued and not values.get(taxonomy_param(taxonomy))
+        ]
+        if shared:
+            nodes.update(selectors.node_subtree_counts_by_taxonomy(shared, full))
+        for taxonomy in self.taxonomies:
+            if taxonomy.pk not in nodes:
+                nodes[taxonomy.pk] = selectors.node_subtree_counts(
+                    taxonomy,
+                    taxonomy.node_list,
+                    self.filtered(without=(taxonomy_param(taxonomy),)),
+                )
+
+        chosen_statuses = set(values["status"])
+        by_status: Counter = Counter()
+        by_source_in_full: Counter = Counter()
+        per_source_status = selectors.mitigation_counts_by_source_and_status(
+            self.filtered(without=("status",))
+        )
+        for (source_id, status), count in per_source_status.items():
+            by_status[status] += count
+            if status in chosen_statuses:
+                by_source_in_full[source_id] += count
+
+        def per_source(params: tuple[str, ...]) -> Counter:
+            if not any(values.get(param) for param in params):
+                return by_source_in_full
+            return Counter(selectors.mitigation_counts_by_source(self.filtered(without=params)))
+
+        sources = {source.pk: source for source in self.sources}
+        by_type: Counter = Counter()
+        for source_id, count in per_source(("doc_type",)).items():
+            by_type[sources[source_id].doc_type] += count
+        by_year: Counter = Counter()
+        for source_id, count in per_source(YEAR_PARAMS).items():
+            by_year[sources[source_id].year] += count
+        return FacetCounts(
+            nodes=nodes,
+            source=per_source(("source",)),
+            doc_type=by_type,
+            year=by_year,
+            status=by_status,
+        )
+
+    def facet_groups(self, state: ListState) -> list[FacetGroup]:
+        """Every facet with its options, their counts and the links that toggle them."""
+        values = self.cleaned
+        counts = self.facet_counts()
         groups = []
         for taxonomy in self.taxonomies:
             param = taxonomy_param(taxonomy)
-            counts = selectors.node_subtree_counts(
-                taxonomy, taxonomy.node_list, self.filtered(without=(param,))
-            )
+            node_counts = counts.nodes[taxonomy.pk]
             chosen = set(values.get(param) or ())
             options = [
                 FacetOption(
                     value=node.code,
                     label=node.name,
                     code=node.code if taxonomy.kind == Taxonomy.Kind.TAXONOMY else "",
-                    count=counts.get(node.pk, 0),
+                    count=node_counts.get(node.pk, 0),
                     selected=node.code in chosen,
                     url=state.toggle(param, node.code),
                     depth=node.depth,
@@ -261,7 +319,6 @@ class MitigationFilterSet(django_filters.FilterSet):
                 )
             )
 
-        by_source = selectors.mitigation_value_counts(self.filtered(without=("source",)), "source")
         chosen = set(values.get("source") or ())
         groups.append(
             FacetGroup(
@@ -271,7 +328,7 @@ class MitigationFilterSet(django_filters.FilterSet):
                     FacetOption(
                         value=source.short_ref,
                         label=source.short_ref,
-                        count=by_source.get(source.pk, 0),
+                        count=counts.source.get(source.pk, 0),
                         selected=source.short_ref in chosen,
                         url=state.toggle("source", source.short_ref),
                         title=source.title,
@@ -282,9 +339,6 @@ class MitigationFilterSet(django_filters.FilterSet):
             )
         )
 
-        by_type = selectors.mitigation_value_counts(
-            self.filtered(without=("doc_type",)), "source__doc_type"
-        )
         chosen = set(values.get("doc_type") or ())
         groups.append(
             FacetGroup(
@@ -294,7 +348,7 @@ class MitigationFilterSet(django_filters.FilterSet):
                     FacetOption(
                         value=value,
                         label=label,
-                        count=by_type.get(value, 0),
+                        count=counts.doc_type.get(value, 0),
                         selected=value in chosen,
                         url=state.toggle("doc_type", value),
                     )
@@ -304,9 +358,6 @@ class MitigationFilterSet(django_filters.FilterSet):
             )
         )
 
-        by_year = selectors.mitigation_value_counts(
-            self.filtered(without=YEAR_PARAMS), "source__year"
-        )
         low, high = values.get("year_min"), values.get("year_max")
         groups.append(
             FacetGroup(
@@ -322,13 +373,14 @@ class MitigationFilterSet(django_filters.FilterSet):
                         and (high is None or year <= high),
                         url=state.year(year, only=(low, high) != (year, year)),
                     )
-                    for year, count in sorted((y, c) for y, c in by_year.items() if y is not None)
+                    for year, count in sorted(
+                        (y, c) for y, c in counts.year.items() if y is not None and c
+                    )
                 ],
                 clear_url=state.without(*YEAR_PARAMS) if low or high else "",
             )
         )
 
-        by_status = selectors.mitigation_value_counts(self.filtered(without=("status",)), "status")
         chosen = set(values["status"])
         groups.append(
             FacetGroup(
@@ -338,7 +390,7 @@ class MitigationFilterSet(django_filters.FilterSet):
                     FacetOption(
                         value=value,
                         label=label,
-                        count=by_status.get(value, 0),
+                        count=counts.status.get(value, 0),
                         selected=value in chosen,
                         url=state.toggle("status", value, default=DEFAULT_STATUS, keep_one=True),
                     )
@@ -403,6 +455,7 @@ class ListState:
     """The list's query string, and links that change one part of it (back to page 1)."""
 
     def __init__(self, params: QueryDict, known: set[str]):
+        self.base = reverse("catalog:mitigation-list")
         self.params = QueryDict(mutable=True)
         for key in params:
             if key in known and key != "page":
@@ -415,8 +468,7 @@ class ListState:
 
     def _url(self, params: QueryDict) -> str:
         encoded = params.urlencode()
-        base = reverse("catalog:mitigation-list")
-        return f"{base}?{encoded}" if encoded else base
+        return f"{self.base}?{encoded}" if encoded else self.base
 
     @property
     def query(self) -> str:
@@ -468,6 +520,15 @@ class ListState:
             if key not in exclude
             for value in self.params.getlist(key)
         ]
+
+
+@dataclass
+class FacetCounts:
+    nodes: dict[int, dict[int, int]]  # taxonomy id → node id → mitigations at or below it
+    source: Counter  # source id → mitigations
+    doc_type: Counter
+    year: Counter
+    status: Counter
 
 
 @dataclass

@@ -201,12 +201,12 @@ def node_subtree_counts(
     multi-valued one, where a mitigation may sit at two nodes of one subtree, with a distinct
     count per node.
     """
+    if not taxonomy.multi_valued:
+        taxonomy.node_list = nodes
+        return node_subtree_counts_by_taxonomy([taxonomy], mitigations)[taxonomy.pk]
     rows = Classification.objects.filter(
         taxonomy=taxonomy, mitigation__in=mitigations.order_by().values("pk")
     ).order_by()
-    if not taxonomy.multi_valued:
-        direct = dict(rows.values_list("node_id").annotate(n=Count("id")))
-        return _rollup(nodes, direct)
     if not nodes:
         return {}
     counts = rows.aggregate(
@@ -218,6 +218,29 @@ def node_subtree_counts(
         }
     )
     return {node.pk: counts[f"node_{node.pk}"] for node in nodes}
+
+
+def node_subtree_counts_by_taxonomy(
+    taxonomies: list[Taxonomy], mitigations: QuerySet[Mitigation]
+) -> dict[int, dict[int, int]]:
+    """:func:`node_subtree_counts` for several single-valued taxonomies (each with its
+    ``node_list``) in one query: taxonomy id → node id → count.
+    """
+    assert not any(taxonomy.multi_valued for taxonomy in taxonomies)
+    direct: dict[int, dict[int, int]] = {taxonomy.pk: {} for taxonomy in taxonomies}
+    rows = (
+        Classification.objects.filter(
+            taxonomy__in=taxonomies, mitigation__in=mitigations.order_by().values("pk")
+        )
+        .order_by()
+        .values_list("taxonomy_id", "node_id")
+        .annotate(n=Count("id"))
+    )
+    for taxonomy_id, node_id, count in rows:
+        direct[taxonomy_id][node_id] = count
+    return {
+        taxonomy.pk: _rollup(taxonomy.node_list, direct[taxonomy.pk]) for taxonomy in taxonomies
+    }
 
 
 def taxonomy_tree_with_counts(taxonomy: Taxonomy) -> list[TaxonomyNode]:
@@ -349,6 +372,19 @@ def mitigation_list_rows(queryset: QuerySet[Mitigation]) -> QuerySet[Mitigation]
     )
 
 
+def mitigation_counts_by_source(mitigations: QuerySet[Mitigation]) -> dict[int, int]:
+    """Source id → how many of ``mitigations`` come from it (one query)."""
+    return mitigation_value_counts(mitigations, "source_id")
+
+
+def mitigation_counts_by_source_and_status(
+    mitigations: QuerySet[Mitigation],
+) -> dict[tuple[int, str], int]:
+    """(source id, status) → how many of ``mitigations`` (one query)."""
+    rows = mitigations.order_by().values_list("source_id", "status").annotate(n=Count("pk"))
+    return {(source_id, status): count for source_id, status, count in rows}
+
+
 def mitigation_value_counts(mitigations: QuerySet[Mitigation], field: str) -> dict:
     """How many of ``mitigations`` have each value of ``field`` (one aggregate query)."""
     return dict(mitigations.order_by().values_list(field).annotate(n=Count("pk")))
@@ -365,35 +401,66 @@ class AlsoIn:
     list_total: int  # what the node's filtered list shows: the others, and this one if active
 
 
+def node_relatives(
+    nodes: list[TaxonomyNode],
+) -> tuple[dict[tuple[int, str], TaxonomyNode], dict[int, list[int]]]:
+    """In one query: the ancestors of ``nodes`` keyed by (taxonomy id, code), and for each
+    node the ids of its subtree (itself and every descendant).
+    """
+    wanted = Q()
+    for node in nodes:
+        wanted |= Q(taxonomy_id=node.taxonomy_id, path__startswith=node.path)
+        if node.ancestor_codes:
+            wanted |= Q(taxonomy_id=node.taxonomy_id, code__in=node.ancestor_codes)
+    if not nodes:
+        return {}, {}
+    found = list(TaxonomyNode.objects.filter(wanted).order_by())
+    ancestors = {}
+    for node in nodes:
+        for other in found:
+            if other.taxonomy_id == node.taxonomy_id and other.code in node.ancestor_codes:
+                ancestors[(other.taxonomy_id, other.code)] = other
+    subtrees = {
+        node.pk: sorted(
+            other.pk
+            for other in found
+            if other.taxonomy_id == node.taxonomy_id and other.path.startswith(node.path)
+        )
+        for node in nodes
+    }
+    return ancestors, subtrees
+
+
 def mitigation_also_in(
-    mitigation: Mitigation, classifications: list[Classification], limit: int = 5
+    mitigation: Mitigation,
+    classifications: list[Classification],
+    subtrees: dict[int, list[int]],
+    limit: int = 5,
 ) -> list[AlsoIn]:
     """For each node that classifies ``mitigation`` in a taxonomy proper (not a vocabulary):
-    a few other active mitigations at that node or below, and how many there are in all.
+    a few other active mitigations at that node or below (``subtrees``: node id → the ids of
+    its subtree, see :func:`node_relatives`), and how many there are in all.
 
     Two queries whatever the number of nodes: a windowed sample and one aggregate.
     """
-    nodes = [
-        c.node
+    placed = [
+        c
         for c in classifications
         if c.taxonomy.kind == Taxonomy.Kind.TAXONOMY and c.taxonomy.status != "retired"
     ]
-    if not nodes:
+    if not placed:
         return []
-    for node in nodes:
-        node.taxonomy = next(c.taxonomy for c in classifications if c.node_id == node.pk)
-    deepest_first = sorted(nodes, key=lambda node: -len(node.path))
-    in_subtree = {
-        node.pk: Q(taxonomy_id=node.taxonomy_id, node__path__startswith=node.path) for node in nodes
-    }
-    anywhere = Q()
-    for condition in in_subtree.values():
-        anywhere |= condition
+    nodes = [c.node for c in placed]
+    in_subtree = {node.pk: Q(node_id__in=subtrees[node.pk]) for node in nodes}
+    everywhere = sorted({pk for node in nodes for pk in subtrees[node.pk]})
     others = Classification.objects.filter(
-        anywhere, mitigation__status=MitigationStatus.ACTIVE
+        node_id__in=everywhere, mitigation__status=MitigationStatus.ACTIVE
     ).exclude(mitigation_id=mitigation.pk)
     anchor = Case(
-        *[When(in_subtree[node.pk], then=Value(node.pk)) for node in deepest_first],
+        *[
+            When(in_subtree[node.pk], then=Value(node.pk))
+            for node in sorted(nodes, key=lambda node: -len(node.path))  # deepest first
+        ],
         output_field=IntegerField(),
     )
     sample = (
@@ -403,11 +470,14 @@ def mitigation_also_in(
         )
         .filter(position__lte=limit)
         .select_related("mitigation")
+        .only("node_id", "mitigation__number", "mitigation__name", "mitigation__status")
         .order_by("anchor", "position")
     )
+    multi_valued = {c.node_id for c in placed if c.taxonomy.multi_valued}
     totals = others.order_by().aggregate(
         **{
-            f"node_{pk}": Count("mitigation", distinct=True, filter=condition)
+            # One classification per mitigation and single-valued taxonomy: no DISTINCT needed.
+            f"node_{pk}": Count("mitigation_id", distinct=pk in multi_valued, filter=condition)
             for pk, condition in in_subtree.items()
         }
     )
@@ -515,13 +585,13 @@ class MitigationPage:
 
 def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> MitigationPage:
     """Everything a mitigation's page shows beside the record itself (a fixed number of
-    queries: ancestors, "also in" (2), siblings, merged records, history (2)).
+    queries: related nodes, "also in" (2), siblings, merged records, history (2)).
 
     ``mitigation`` comes from :func:`mitigation_get_for_page`. Each classification gets its
     ``breadcrumb`` (the node's ancestors, root first) and nodes get their ``taxonomy``.
     """
     classifications = list(mitigation.classifications.all())
-    ancestors = node_ancestors([c.node for c in classifications])
+    ancestors, subtrees = node_relatives([c.node for c in classifications])
     for classification in classifications:
         classification.node.taxonomy = classification.taxonomy
         classification.breadcrumb = []
@@ -534,7 +604,7 @@ def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> Mitig
     return MitigationPage(
         mitigation=mitigation,
         classifications=classifications,
-        also_in=mitigation_also_in(mitigation, classifications),
+        also_in=mitigation_also_in(mitigation, classifications, subtrees),
         siblings=siblings[:sibling_limit],
         more_siblings=len(siblings) > sibling_limit,
         merged_from=mitigation_merged_from(mitigation),

@@ -220,13 +220,64 @@ class TestFacets:
         assert set(years) == {"2023", "2024", "2025"}
         assert sum(years.values()) == Mitigation.objects.active().count()
 
-    def test_each_facet_group_costs_one_query(self, django_assert_num_queries):
-        filterset = filtered("airm-preliminary=3&lifecycle=deploy&q=red")
-        state = filters.ListState(QueryDict(""), set())
-        groups_expected = len(filterset.taxonomies) + 4  # source, type, year, status
-        with django_assert_num_queries(groups_expected):
-            groups = filterset.facet_groups(state)
-        assert len(groups) == groups_expected
+    @pytest.mark.parametrize(
+        ("query", "queries"),
+        [
+            ("", 2),  # the taxonomies together; source, type, year and status together
+            ("airm-preliminary=3&lifecycle=deploy&q=red", 4),  # + one per active taxonomy
+            (
+                "airm-preliminary=3&lifecycle=deploy&year_min=2024&source=NIST2024"
+                "&doc_type=government&status=retired",
+                7,
+            ),
+        ],
+    )
+    def test_facets_cost_at_most_one_query_per_group(
+        self, django_assert_num_queries, query, queries
+    ):
+        filterset = filtered(query)
+        with django_assert_num_queries(queries):
+            groups = filterset.facet_groups(filters.ListState(QueryDict(""), set()))
+        assert queries <= len(groups) == len(filterset.taxonomies) + 4
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "",
+            "airm-preliminary=3&lifecycle=deploy",
+            "year_min=2024&source=NIST2024&source=Uuk2024&status=active&status=retired",
+            "doc_type=government&airm-draft=1&q=model",
+        ],
+    )
+    def test_shared_queries_count_what_each_group_would_alone(self, query):
+        services.mitigation_retire(
+            mitigation=Mitigation.objects.get(name="Abuse monitoring and account suspension"),
+            actor=None,
+            reason="T",
+        )
+        filterset = filtered(query)
+        counts = filterset.facet_counts()
+        for taxonomy in filterset.taxonomies:
+            alone = filterset.filtered(without=(filters.taxonomy_param(taxonomy),))
+            expected = {
+                node.pk: alone.filter(
+                    classifications__taxonomy=taxonomy,
+                    classifications__node__path__startswith=node.path,
+                ).count()
+                for node in taxonomy.node_list
+            }
+            assert counts.nodes[taxonomy.pk] == expected, taxonomy.slug
+        for params, field, got in [
+            (("source",), "source_id", counts.source),
+            (("doc_type",), "source__doc_type", counts.doc_type),
+            (filters.YEAR_PARAMS, "source__year", counts.year),
+            (("status",), "status", counts.status),
+        ]:
+            alone = filterset.filtered(without=params)
+            expected = {}
+            for value in alone.values_list(field, flat=True):
+                expected[value] = expected.get(value, 0) + 1
+            assert {k: v for k, v in got.items() if v} == expected, params
 
 
 class TestListState:
