@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from catalog import services
 from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 from tests.factories import MitigationFactory, place
+from tests.html_checks import html_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -540,3 +541,40 @@ def test_every_page_links_the_public_sections(client, url):
     for target in ("/mitigations/", "/taxonomies/", "/sources/", "/coverage/"):
         assert f'href="{target}"' in nav
     assert 'aria-current="page"' in nav
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/mitigations/",
+        "/mitigations/?airm-preliminary=3.1&lifecycle=deploy&q=red&sort=name&per_page=10",
+        "/mitigations/?source=Uuk2024&lifecycle=deploy",
+        "/mitigations/?year_min=abc",
+        "/mitigations/?per_page=10&page=3",
+        "/taxonomies/",
+        "/taxonomies/airm-draft/",
+        "/sources/",
+        "/sources/Gipi%C5%A1kis2024/",
+        "/coverage/",
+        "/coverage/?by=lifecycle&depth=2",
+        "/coverage/?by=weather",
+    ],
+)
+def test_public_pages_are_well_formed_html(client, url):
+    response = client.get(url)
+    assert response.status_code in (200, 400)
+    assert html_problems(response.text) == []
+
+
+def test_a_mitigation_page_is_well_formed_html(client, curator):
+    target, duplicate = Mitigation.objects.order_by("number")[:2]
+    services.mitigation_update(
+        mitigation=target,
+        data={"definition": target.definition + " Also applies to fine-tuned variants."},
+        actor=curator,
+        reason="Scope",
+    )
+    services.mitigation_merge(mitigation=duplicate, into=target, actor=None, reason="Same")
+    for mitigation in (target, duplicate):
+        assert html_problems(client.get(mitigation.get_absolute_url()).text) == []
