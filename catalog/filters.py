@@ -30,6 +30,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from . import search, selectors
 from .models import (
@@ -160,8 +161,7 @@ class MitigationFilterSet(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, **kwargs):
         if queryset is None:
             queryset = selectors.mitigation_list_base()
-        data = QueryDict(mutable=True) if data is None else data.copy()
-        super().__init__(data, queryset, **kwargs)
+        super().__init__(QueryDict() if data is None else data, queryset, **kwargs)
         self.taxonomies = selectors.taxonomy_list_with_nodes()
         self.sources = list(selectors.source_list())
         self.sources_by_ref = {source.short_ref: source for source in self.sources}
@@ -183,9 +183,12 @@ class MitigationFilterSet(django_filters.FilterSet):
     def no_filter(self, queryset, name, value):
         return queryset
 
-    @property
+    @cached_property
     def cleaned(self) -> dict:
-        """The valid values, with the default status (active records only) filled in."""
+        """The valid values, with the default status (active records only) filled in.
+
+        Read only after validation (``is_valid()``).
+        """
         values = dict(self.form.cleaned_data)
         if not values.get("status"):
             values["status"] = list(DEFAULT_STATUS)
@@ -630,8 +633,9 @@ def browse(params: QueryDict) -> Browse:
     """The list page for ``params``: the page of results, facets, active filters, help.
 
     Queries: taxonomies, nodes and sources (3), the count and the page (2), the page's
-    classifications (1), one aggregate per facet group; on an empty result, one count per
-    active filter group. None of it grows with the page size or the number of results.
+    classifications (1), the facets (two, plus one per facet group whose own filter is set:
+    see :meth:`MitigationFilterSet.facet_counts`); on an empty result, one count per active
+    filter. None of it grows with the page size or the number of results.
     """
     filterset = MitigationFilterSet(params)
     known = set(filterset.filters) | {"page"}

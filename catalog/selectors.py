@@ -171,7 +171,7 @@ def taxonomy_list_with_nodes(taxonomies=None) -> list[Taxonomy]:
     return taxonomies
 
 
-def taxonomy_get_public(slug: str) -> Taxonomy | None:
+def taxonomy_get_for_page(slug: str) -> Taxonomy | None:
     """One taxonomy by slug, retired ones included (their pages keep resolving)."""
     return Taxonomy.objects.filter(slug=slug).first()
 
@@ -269,7 +269,7 @@ def source_list_with_counts():
     )
 
 
-def source_get_public(short_ref: str) -> SourceDocument | None:
+def source_get_for_page(short_ref: str) -> SourceDocument | None:
     return SourceDocument.objects.filter(short_ref=short_ref).first()
 
 

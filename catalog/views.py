@@ -81,7 +81,7 @@ def taxonomy_list(request):
 
 @require_safe
 def taxonomy_detail(request, slug):
-    taxonomy = selectors.taxonomy_get_public(slug)
+    taxonomy = selectors.taxonomy_get_for_page(slug)
     if taxonomy is None:
         raise Http404(f"No taxonomy {slug}.")
     nodes = selectors.taxonomy_tree_with_counts(taxonomy)
@@ -105,7 +105,7 @@ def source_list(request):
 
 @require_safe
 def source_detail(request, short_ref):
-    source = selectors.source_get_public(short_ref)
+    source = selectors.source_get_for_page(short_ref)
     if source is None:
         raise Http404(f"No source document {short_ref}.")
     return render(
