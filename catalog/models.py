@@ -108,6 +108,9 @@ class Taxonomy(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("catalog:taxonomy-detail", kwargs={"slug": self.slug})
+
     def natural_key(self):
         return (self.slug,)
 
@@ -255,6 +258,10 @@ class SourceDocument(models.Model):
     def __str__(self):
         return self.short_ref
 
+    def get_absolute_url(self):
+        # short_ref may hold spaces and non-ASCII letters; reverse() percent-encodes them.
+        return reverse("catalog:source-detail", kwargs={"short_ref": self.short_ref})
+
     def natural_key(self):
         return (self.short_ref,)
 
@@ -346,6 +353,9 @@ class Mitigation(models.Model):
         indexes = [
             models.Index(fields=["status", "number"], name="catalog_mit_status_number"),
             models.Index(fields=["source", "section_path"], name="catalog_mit_source_section"),
+            # Covering: the list's facets and counts read status, source and id from the index
+            # alone (an index-only scan) instead of the wide rows with definitions and vectors.
+            models.Index(fields=["status", "source", "id"], name="catalog_mit_status_source"),
         ]
 
     def __str__(self):
@@ -408,6 +418,10 @@ class Classification(models.Model):
         indexes = [
             models.Index(fields=["node", "mitigation"], name="catalog_cls_node_mit"),
             models.Index(fields=["taxonomy", "mitigation"], name="catalog_cls_tax_mit"),
+            # Covering: facet counts per node of a taxonomy come from the index alone.
+            models.Index(
+                fields=["taxonomy", "mitigation", "node"], name="catalog_cls_tax_mit_node"
+            ),
         ]
 
     def __str__(self):

@@ -4,9 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 
-from .models import Classification, Mitigation, MitigationStatus, Taxonomy, TaxonomyNode
+from .models import (
+    Classification,
+    Mitigation,
+    MitigationStatus,
+    SourceDocument,
+    Taxonomy,
+    TaxonomyNode,
+)
+from .timeline import mitigation_timeline
 
 
 @dataclass
@@ -58,6 +80,9 @@ def taxonomy_list_top_level_counts() -> list[TaxonomySummary]:
         }
     )
     counts = active.aggregate(**aggregates) if aggregates else {}
+    by_id = {taxonomy.pk: taxonomy for taxonomy in taxonomies}
+    for node in tops:
+        node.taxonomy = by_id[node.taxonomy_id]  # links to the node's list need its taxonomy
     return [
         TaxonomySummary(
             taxonomy=taxonomy,
@@ -102,3 +127,486 @@ def node_ancestors(nodes: list[TaxonomyNode]) -> dict[tuple[int, str], TaxonomyN
     if not wanted:
         return {}
     return {(n.taxonomy_id, n.code): n for n in TaxonomyNode.objects.filter(wanted)}
+
+
+# --------------------------------------------------------------------------- taxonomies
+
+
+def tree_order(nodes) -> list[TaxonomyNode]:
+    """``nodes`` of one taxonomy depth-first, siblings by (order, code).
+
+    Each node gets ``child_nodes``, its children in that order.
+    """
+    nodes = list(nodes)
+    known = {node.pk for node in nodes}
+    children: dict[int | None, list[TaxonomyNode]] = {}
+    for node in nodes:
+        parent = node.parent_id if node.parent_id in known else None
+        children.setdefault(parent, []).append(node)
+    for siblings in children.values():
+        siblings.sort(key=lambda node: (node.order, node.code))
+    ordered: list[TaxonomyNode] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        node = stack.pop()
+        node.child_nodes = children.get(node.pk, [])
+        ordered.append(node)
+        stack.extend(reversed(node.child_nodes))
+    return ordered
+
+
+def taxonomy_list_with_nodes(taxonomies=None) -> list[Taxonomy]:
+    """Taxonomies (default: the public ones), each with ``node_list`` in tree order.
+
+    Two queries. Every node has its ``taxonomy`` set, so links can be built without more.
+    """
+    taxonomies = list(taxonomy_list_public() if taxonomies is None else taxonomies)
+    by_id = {taxonomy.pk: taxonomy for taxonomy in taxonomies}
+    grouped: dict[int, list[TaxonomyNode]] = {pk: [] for pk in by_id}
+    for node in TaxonomyNode.objects.filter(taxonomy__in=taxonomies).order_by():
+        node.taxonomy = by_id[node.taxonomy_id]
+        grouped[node.taxonomy_id].append(node)
+    for taxonomy in taxonomies:
+        taxonomy.node_list = tree_order(grouped[taxonomy.pk])
+    return taxonomies
+
+
+def taxonomy_get_for_page(slug: str) -> Taxonomy | None:
+    """One taxonomy by slug, retired ones included (their pages keep resolving)."""
+    return Taxonomy.objects.filter(slug=slug).first()
+
+
+def _rollup(nodes: list[TaxonomyNode], direct: dict[int, int]) -> dict[int, int]:
+    """Subtree totals from per-node counts (exact when a mitigation sits at one node at most)."""
+    by_path = {node.path: node.pk for node in nodes}
+    totals = dict.fromkeys(by_path.values(), 0)
+    for node in nodes:
+        count = direct.get(node.pk, 0)
+        if not count:
+            continue
+        parts = node.path.strip("/").split("/")
+        for depth in range(1, len(parts) + 1):
+            ancestor = by_path.get("/" + "/".join(parts[:depth]) + "/")
+            if ancestor is not None:
+                totals[ancestor] += count
+    return totals
+
+
+def node_subtree_counts(
+    taxonomy: Taxonomy, nodes: list[TaxonomyNode], mitigations: QuerySet[Mitigation]
+) -> dict[int, int]:
+    """For each node: how many of ``mitigations`` sit at it or below it, each counted once.
+
+    One query. A single-valued taxonomy is counted per node and summed up the tree; a
+    multi-valued one, where a mitigation may sit at two nodes of one subtree, with a distinct
+    count per node.
+    """
+    if not taxonomy.multi_valued:
+        taxonomy.node_list = nodes
+        return node_subtree_counts_by_taxonomy([taxonomy], mitigations)[taxonomy.pk]
+    rows = Classification.objects.filter(
+        taxonomy=taxonomy, mitigation__in=mitigations.order_by().values("pk")
+    ).order_by()
+    if not nodes:
+        return {}
+    counts = rows.aggregate(
+        **{
+            f"node_{node.pk}": Count(
+                "mitigation", distinct=True, filter=Q(node__path__startswith=node.path)
+            )
+            for node in nodes
+        }
+    )
+    return {node.pk: counts[f"node_{node.pk}"] for node in nodes}
+
+
+def node_subtree_counts_by_taxonomy(
+    taxonomies: list[Taxonomy], mitigations: QuerySet[Mitigation]
+) -> dict[int, dict[int, int]]:
+    """:func:`node_subtree_counts` for several single-valued taxonomies (each with its
+    ``node_list``) in one query: taxonomy id → node id → count.
+    """
+    assert not any(taxonomy.multi_valued for taxonomy in taxonomies)
+    direct: dict[int, dict[int, int]] = {taxonomy.pk: {} for taxonomy in taxonomies}
+    rows = (
+        Classification.objects.filter(
+            taxonomy__in=taxonomies, mitigation__in=mitigations.order_by().values("pk")
+        )
+        .order_by()
+        .values_list("taxonomy_id", "node_id")
+        .annotate(n=Count("id"))
+    )
+    for taxonomy_id, node_id, count in rows:
+        direct[taxonomy_id][node_id] = count
+    return {
+        taxonomy.pk: _rollup(taxonomy.node_list, direct[taxonomy.pk]) for taxonomy in taxonomies
+    }
+
+
+def taxonomy_tree_with_counts(taxonomy: Taxonomy) -> list[TaxonomyNode]:
+    """The nodes of ``taxonomy`` in tree order, each with ``count``: active mitigations below.
+
+    Two queries: the nodes, and one aggregate.
+    """
+    (taxonomy,) = taxonomy_list_with_nodes([taxonomy])
+    counts = node_subtree_counts(taxonomy, taxonomy.node_list, Mitigation.objects.active())
+    for node in taxonomy.node_list:
+        node.count = counts.get(node.pk, 0)
+    return taxonomy.node_list
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def source_list():
+    return SourceDocument.objects.order_by("short_ref")
+
+
+def source_list_with_counts():
+    """Every source document with ``active_count``, its active mitigations (one query)."""
+    return source_list().annotate(
+        active_count=Count("mitigations", filter=Q(mitigations__status=MitigationStatus.ACTIVE))
+    )
+
+
+def source_get_for_page(short_ref: str) -> SourceDocument | None:
+    return SourceDocument.objects.filter(short_ref=short_ref).first()
+
+
+@dataclass
+class Section:
+    path: str
+    count: int
+    first_index: int
+
+    @property
+    def parts(self) -> list[str]:
+        return [part.strip() for part in self.path.split(">") if part.strip()]
+
+    @property
+    def anchor(self) -> str:
+        return f"section-{self.first_index + 1}"
+
+
+def source_sections(source: SourceDocument) -> list[Section]:
+    """The sections of ``source`` holding active mitigations, in order, with counts (a query)."""
+    rows = (
+        Mitigation.objects.active()
+        .filter(source=source)
+        .order_by("section_path")
+        .values_list("section_path")
+        .annotate(n=Count("id"))
+    )
+    sections, seen = [], 0
+    for path, count in rows:
+        sections.append(Section(path=path, count=count, first_index=seen))
+        seen += count
+    return sections
+
+
+def source_mitigations(source: SourceDocument) -> QuerySet[Mitigation]:
+    """The active mitigations of ``source`` in section order (ordering as in source_sections)."""
+    return (
+        Mitigation.objects.active()
+        .filter(source=source)
+        .order_by("section_path", "number")
+        .only("number", "name", "section_path", "status")
+    )
+
+
+@dataclass
+class SectionGroup:
+    section: Section
+    mitigations: list[Mitigation]
+    continued: bool  # the section began on an earlier page
+
+
+@dataclass
+class SourcePage:
+    sections: list[Section]
+    page: Page
+    groups: list[SectionGroup]
+
+
+SOURCE_PAGE_SIZE = 200
+
+
+def source_page(source: SourceDocument, page_number, per_page: int = SOURCE_PAGE_SIZE):
+    """A page of ``source``'s active mitigations grouped by section, and every section with
+    the page it starts on (three queries: sections, count, rows).
+    """
+    sections = source_sections(source)
+    for section in sections:
+        section.page_number = section.first_index // per_page + 1
+    page = Paginator(source_mitigations(source), per_page).get_page(page_number)
+    by_path = {section.path: section for section in sections}
+    groups: list[SectionGroup] = []
+    offset = page.start_index() - 1
+    for index, mitigation in enumerate(page.object_list, start=offset):
+        if not groups or groups[-1].section.path != mitigation.section_path:
+            section = by_path.get(mitigation.section_path) or Section(
+                mitigation.section_path, 0, index
+            )
+            groups.append(SectionGroup(section, [], continued=index > section.first_index))
+        groups[-1].mitigations.append(mitigation)
+    return SourcePage(sections=sections, page=page, groups=groups)
+
+
+# --------------------------------------------------------------------------- the list
+
+
+def mitigation_list_base() -> QuerySet[Mitigation]:
+    """What the public list filters: every mitigation (the status filter narrows it)."""
+    return Mitigation.objects.all()
+
+
+def mitigation_list_rows(queryset: QuerySet[Mitigation]) -> QuerySet[Mitigation]:
+    """``queryset`` with what a row of the list shows: its source and its classifications."""
+    return queryset.select_related("source").prefetch_related(
+        Prefetch(
+            "classifications",
+            queryset=Classification.objects.select_related("taxonomy", "node").order_by(
+                "taxonomy__order", "node__path"
+            ),
+        )
+    )
+
+
+def mitigation_counts_by_source(mitigations: QuerySet[Mitigation]) -> dict[int, int]:
+    """Source id → how many of ``mitigations`` come from it (one query)."""
+    return mitigation_value_counts(mitigations, "source_id")
+
+
+def mitigation_counts_by_source_and_status(
+    mitigations: QuerySet[Mitigation],
+) -> dict[tuple[int, str], int]:
+    """(source id, status) → how many of ``mitigations`` (one query)."""
+    rows = mitigations.order_by().values_list("source_id", "status").annotate(n=Count("pk"))
+    return {(source_id, status): count for source_id, status, count in rows}
+
+
+def mitigation_value_counts(mitigations: QuerySet[Mitigation], field: str) -> dict:
+    """How many of ``mitigations`` have each value of ``field`` (one aggregate query)."""
+    return dict(mitigations.order_by().values_list(field).annotate(n=Count("pk")))
+
+
+# --------------------------------------------------------------------------- one mitigation
+
+
+@dataclass
+class AlsoIn:
+    node: TaxonomyNode
+    mitigations: list[Mitigation]  # a few others, by public ID
+    total: int  # all the others
+    list_total: int  # what the node's filtered list shows: the others, and this one if active
+
+
+def node_relatives(
+    nodes: list[TaxonomyNode],
+) -> tuple[dict[tuple[int, str], TaxonomyNode], dict[int, list[int]]]:
+    """In one query: the ancestors of ``nodes`` keyed by (taxonomy id, code), and for each
+    node the ids of its subtree (itself and every descendant).
+    """
+    wanted = Q()
+    for node in nodes:
+        wanted |= Q(taxonomy_id=node.taxonomy_id, path__startswith=node.path)
+        if node.ancestor_codes:
+            wanted |= Q(taxonomy_id=node.taxonomy_id, code__in=node.ancestor_codes)
+    if not nodes:
+        return {}, {}
+    found = list(TaxonomyNode.objects.filter(wanted).order_by())
+    ancestors = {}
+    for node in nodes:
+        for other in found:
+            if other.taxonomy_id == node.taxonomy_id and other.code in node.ancestor_codes:
+                ancestors[(other.taxonomy_id, other.code)] = other
+    subtrees = {
+        node.pk: sorted(
+            other.pk
+            for other in found
+            if other.taxonomy_id == node.taxonomy_id and other.path.startswith(node.path)
+        )
+        for node in nodes
+    }
+    return ancestors, subtrees
+
+
+def mitigation_also_in(
+    mitigation: Mitigation,
+    classifications: list[Classification],
+    subtrees: dict[int, list[int]],
+    limit: int = 5,
+) -> list[AlsoIn]:
+    """For each node that classifies ``mitigation`` in a taxonomy proper (not a vocabulary):
+    a few other active mitigations at that node or below (``subtrees``: node id → the ids of
+    its subtree, see :func:`node_relatives`), and how many there are in all.
+
+    Two queries whatever the number of nodes: a windowed sample and one aggregate.
+    """
+    placed = [
+        c
+        for c in classifications
+        if c.taxonomy.kind == Taxonomy.Kind.TAXONOMY and c.taxonomy.status != "retired"
+    ]
+    if not placed:
+        return []
+    nodes = [c.node for c in placed]
+    in_subtree = {node.pk: Q(node_id__in=subtrees[node.pk]) for node in nodes}
+    everywhere = sorted({pk for node in nodes for pk in subtrees[node.pk]})
+    others = Classification.objects.filter(
+        node_id__in=everywhere, mitigation__status=MitigationStatus.ACTIVE
+    ).exclude(mitigation_id=mitigation.pk)
+    anchor = Case(
+        *[
+            When(in_subtree[node.pk], then=Value(node.pk))
+            for node in sorted(nodes, key=lambda node: -len(node.path))  # deepest first
+        ],
+        output_field=IntegerField(),
+    )
+    sample = (
+        others.annotate(
+            anchor=anchor,
+            position=Window(RowNumber(), partition_by=anchor, order_by=F("mitigation__number")),
+        )
+        .filter(position__lte=limit)
+        .select_related("mitigation")
+        .only("node_id", "mitigation__number", "mitigation__name", "mitigation__status")
+        .order_by("anchor", "position")
+    )
+    multi_valued = {c.node_id for c in placed if c.taxonomy.multi_valued}
+    totals = others.order_by().aggregate(
+        **{
+            # One classification per mitigation and single-valued taxonomy: no DISTINCT needed.
+            f"node_{pk}": Count("mitigation_id", distinct=pk in multi_valued, filter=condition)
+            for pk, condition in in_subtree.items()
+        }
+    )
+    by_anchor: dict[int, list[Mitigation]] = {}
+    for row in sample:
+        by_anchor.setdefault(row.anchor, []).append(row.mitigation)
+    return [
+        AlsoIn(
+            node=node,
+            mitigations=by_anchor.get(node.pk, []),
+            total=totals[f"node_{node.pk}"],
+            list_total=totals[f"node_{node.pk}"] + (1 if mitigation.is_active else 0),
+        )
+        for node in nodes
+    ]
+
+
+def mitigation_section_siblings(mitigation: Mitigation, limit: int = 20) -> list[Mitigation]:
+    """Active mitigations from the same section of the same source (up to ``limit`` + 1)."""
+    if not mitigation.section_path:
+        return []
+    return list(
+        Mitigation.objects.active()
+        .filter(source_id=mitigation.source_id, section_path=mitigation.section_path)
+        .exclude(pk=mitigation.pk)
+        .order_by("number")
+        .only("number", "name", "status")[: limit + 1]
+    )
+
+
+def mitigation_merged_from(mitigation: Mitigation) -> list[Mitigation]:
+    """Records merged into ``mitigation``: their links now lead here."""
+    return list(mitigation.merged_from.order_by("number").only("number", "name", "merged_into"))
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def coverage_counts(
+    rows_taxonomy: Taxonomy, columns_taxonomy: Taxonomy | None
+) -> dict[tuple[int, int], int]:
+    """Active mitigations per (node, column), a node counting its whole subtree.
+
+    ``rows_taxonomy`` comes with its ``node_list`` (see :func:`taxonomy_list_with_nodes`).
+
+    Columns are source documents (``columns_taxonomy`` None: keys are source ids) or the nodes
+    of another taxonomy (keys are node ids; a mitigation at several of them counts in each).
+    One aggregate query.
+    """
+    mitigations = Mitigation.objects.active().annotate(
+        row_class=FilteredRelation(
+            "classifications", condition=Q(classifications__taxonomy=rows_taxonomy)
+        )
+    )
+    if columns_taxonomy is None:
+        column = "source_id"
+    else:
+        mitigations = mitigations.annotate(
+            column_class=FilteredRelation(
+                "classifications", condition=Q(classifications__taxonomy=columns_taxonomy)
+            )
+        ).filter(column_class__isnull=False)
+        column = "column_class__node_id"
+    mitigations = mitigations.filter(row_class__isnull=False).order_by()
+
+    if not rows_taxonomy.multi_valued:
+        direct: dict[int, dict[int, int]] = {}
+        for node_id, key, count in mitigations.values_list("row_class__node_id", column).annotate(
+            n=Count("id")
+        ):
+            direct.setdefault(key, {})[node_id] = count
+        result = {}
+        for key, per_node in direct.items():
+            for node_id, total in _rollup(rows_taxonomy.node_list, per_node).items():
+                if total:
+                    result[(node_id, key)] = total
+        return result
+    nodes = rows_taxonomy.node_list
+    if not nodes:
+        return {}
+    aggregates = {
+        f"node_{node.pk}": Count(
+            "id", distinct=True, filter=Q(row_class__node__path__startswith=node.path)
+        )
+        for node in nodes
+    }
+    result = {}
+    for values in mitigations.values(column).annotate(**aggregates):
+        for node in nodes:
+            if values[f"node_{node.pk}"]:
+                result[(node.pk, values[column])] = values[f"node_{node.pk}"]
+    return result
+
+
+@dataclass
+class MitigationPage:
+    mitigation: Mitigation
+    classifications: list[Classification]
+    also_in: list[AlsoIn]
+    siblings: list[Mitigation]
+    more_siblings: bool
+    merged_from: list[Mitigation]
+    timeline: list
+
+
+def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> MitigationPage:
+    """Everything a mitigation's page shows beside the record itself (a fixed number of
+    queries: related nodes, "also in" (2), siblings, merged records, history (2)).
+
+    ``mitigation`` comes from :func:`mitigation_get_for_page`. Each classification gets its
+    ``breadcrumb`` (the node's ancestors, root first) and nodes get their ``taxonomy``.
+    """
+    classifications = list(mitigation.classifications.all())
+    ancestors, subtrees = node_relatives([c.node for c in classifications])
+    for classification in classifications:
+        classification.node.taxonomy = classification.taxonomy
+        classification.breadcrumb = []
+        for code in classification.node.ancestor_codes:
+            ancestor = ancestors.get((classification.taxonomy_id, code))
+            if ancestor is not None:
+                ancestor.taxonomy = classification.taxonomy
+                classification.breadcrumb.append(ancestor)
+    siblings = mitigation_section_siblings(mitigation, limit=sibling_limit)
+    return MitigationPage(
+        mitigation=mitigation,
+        classifications=classifications,
+        also_in=mitigation_also_in(mitigation, classifications, subtrees),
+        siblings=siblings[:sibling_limit],
+        more_siblings=len(siblings) > sibling_limit,
+        merged_from=mitigation_merged_from(mitigation),
+        timeline=mitigation_timeline(mitigation),
+    )

@@ -19,7 +19,32 @@ register_converter(PublicIdConverter, "public_id")
 
 app_name = "catalog"
 
+
+class ExportFormatConverter:
+    regex = r"csv|xlsx|json"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ExportFormatConverter, "export_format")
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("mitigations/", views.mitigation_list, name="mitigation-list"),
+    path(
+        "mitigations/download.<export_format:fmt>",
+        views.mitigation_export,
+        name="mitigation-export",
+    ),
     path("mitigations/<public_id:public_id>/", views.mitigation_detail, name="mitigation-detail"),
+    path("taxonomies/", views.taxonomy_list, name="taxonomy-list"),
+    path("taxonomies/<slug:slug>/", views.taxonomy_detail, name="taxonomy-detail"),
+    path("sources/", views.source_list, name="source-list"),
+    # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
+    path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
+    path("coverage/", views.coverage, name="coverage"),
 ]

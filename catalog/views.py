@@ -1,9 +1,13 @@
+"""The public pages of the catalog: read-only, GET only, no account needed."""
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from . import selectors
+from . import coverage as coverage_chart
+from . import exports, filters, selectors
 from .models import parse_public_id
 
 
@@ -19,6 +23,29 @@ def home(request):
     )
 
 
+def _render_list(request, browse):
+    return render(
+        request,
+        "catalog/mitigation_list.html",
+        {"browse": browse, "sorts": filters.SORTS, "page_sizes": filters.PAGE_SIZES},
+        status=200 if browse.is_valid else 400,
+    )
+
+
+@require_safe
+def mitigation_list(request):
+    return _render_list(request, filters.browse(request.GET))
+
+
+@require_safe
+def mitigation_export(request, fmt):
+    queryset, errors = filters.filtered_for_export(request.GET)
+    if errors:
+        return _render_list(request, filters.browse(request.GET))
+    stem = f"airm-mitigations-{timezone.now():%Y-%m-%d}"
+    return exports.response(queryset, fmt, stem)
+
+
 @require_safe
 def mitigation_detail(request, public_id):
     number = parse_public_id(public_id)
@@ -28,20 +55,83 @@ def mitigation_detail(request, public_id):
     if public_id != mitigation.public_id:
         # MIT's "A0983_Gipiškis2024" or an unpadded "A983": one canonical address per record.
         return redirect(mitigation, permanent=True)
-    classifications = list(mitigation.classifications.all())
-    ancestors = selectors.node_ancestors([c.node for c in classifications])
-    for classification in classifications:
-        classification.breadcrumb = [
-            ancestors[(classification.taxonomy_id, code)]
-            for code in classification.node.ancestor_codes
-            if (classification.taxonomy_id, code) in ancestors
-        ]
+    page = selectors.mitigation_page(mitigation)
     return render(
         request,
         "catalog/mitigation_detail.html",
         {
             "mitigation": mitigation,
-            "classifications": classifications,
+            "page": page,
+            "classifications": page.classifications,
+            "permalink": request.build_absolute_uri(mitigation.get_absolute_url()),
+            "today": timezone.localdate(),
             "panels": settings.CATALOG_MITIGATION_PANELS,
         },
+    )
+
+
+@require_safe
+def taxonomy_list(request):
+    return render(
+        request,
+        "catalog/taxonomy_list.html",
+        {"summaries": selectors.taxonomy_list_top_level_counts()},
+    )
+
+
+@require_safe
+def taxonomy_detail(request, slug):
+    taxonomy = selectors.taxonomy_get_for_page(slug)
+    if taxonomy is None:
+        raise Http404(f"No taxonomy {slug}.")
+    nodes = selectors.taxonomy_tree_with_counts(taxonomy)
+    return render(
+        request,
+        "catalog/taxonomy_detail.html",
+        {
+            "taxonomy": taxonomy,
+            "roots": [node for node in nodes if node.depth == 0],
+            "node_total": len(nodes),
+        },
+    )
+
+
+@require_safe
+def source_list(request):
+    return render(
+        request, "catalog/source_list.html", {"sources": selectors.source_list_with_counts()}
+    )
+
+
+@require_safe
+def source_detail(request, short_ref):
+    source = selectors.source_get_for_page(short_ref)
+    if source is None:
+        raise Http404(f"No source document {short_ref}.")
+    return render(
+        request,
+        "catalog/source_detail.html",
+        {
+            "source": source,
+            "source_page": selectors.source_page(source, request.GET.get("page")),
+            "list_url": filters.list_url([("source", source.short_ref)]),
+        },
+    )
+
+
+@require_safe
+def coverage(request):
+    error = ""
+    try:
+        chart = coverage_chart.coverage_chart(
+            rows=request.GET.get("rows"), by=request.GET.get("by"), depth=request.GET.get("depth")
+        )
+    except coverage_chart.CoverageError as problem:
+        error = str(problem)
+        chart = coverage_chart.coverage_chart(rows=None, by=None, depth=None)
+    return render(
+        request,
+        "catalog/coverage_chart.html",
+        {"chart": chart, "error": error},
+        status=400 if error else 200,
     )

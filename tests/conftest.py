@@ -146,3 +146,15 @@ def _session_data_after_flush(request):
                     for statement in reset:
                         cursor.execute(statement)
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``postgres_only`` when the suite runs on another database."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL to a postgres:// URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)

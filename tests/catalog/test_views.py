@@ -1,11 +1,18 @@
 """The public pages of the catalog."""
 
+import csv
+import io
+import json
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
 
 from catalog import services
-from catalog.models import Mitigation, SourceDocument, TaxonomyNode
+from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 from tests.factories import MitigationFactory, place
+from tests.html_checks import html_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +91,10 @@ class TestMitigationDetail:
         text = response.text
         assert mitigation.public_id in text
         assert "Risk sources and risk management measures" in text
-        assert "2 Technical &amp; Security Controls ›" in text
+        assert "2 Technical &amp; Security Controls</a> ›" in text
         assert "2.3 Model Safety Engineering" in text
-        assert "1 AI System › 1.1 Model › " in text
+        assert "1 AI System</a> › " in text
+        assert "1.1 Model</a> › " in text
         assert "1.1.2 Learning Objectives" in text
 
     @pytest.mark.parametrize("form", ["A0{n}", "A{n}_Gipiškis2024"])
@@ -120,8 +128,453 @@ class TestMitigationDetail:
         assert "<script>alert(1)</script>" not in response.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
 
-    def test_query_count_is_fixed(self, client, django_assert_num_queries):
+    def test_query_count_is_fixed_however_long_the_history_and_related_lists(
+        self, client, django_assert_num_queries
+    ):
         mitigation = Mitigation.objects.get(name="Adversarial training")
-        # 3 for the record, + 1 for the review panel (settings.CATALOG_MITIGATION_PANELS).
-        with django_assert_num_queries(4):
+        # record, classifications, ancestors, "also in" (2), siblings, merged-in records,
+        # history of the record and of its classifications (2), the review panel (1)
+        with django_assert_num_queries(10):
             client.get(mitigation.get_absolute_url())
+        node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="2.3")
+        MitigationFactory.create_batch(
+            12, source=mitigation.source, section_path="Model development", placements=place(node)
+        )
+        for n in range(4):
+            services.mitigation_update(
+                mitigation=mitigation, data={"section_path": f"Part {n}"}, actor=None, reason="T"
+            )
+        services.mitigation_update(
+            mitigation=mitigation,
+            data={"section_path": "Model development"},
+            actor=None,
+            reason="T",
+        )
+        with django_assert_num_queries(9):
+            response = client.get(mitigation.get_absolute_url())
+        assert response.text.count('class="timeline__entry"') == 6
+
+    def test_links_each_node_and_its_ancestors_to_their_filtered_lists(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        text = client.get(mitigation.get_absolute_url()).text
+        assert 'href="/mitigations/?airm-preliminary=2.3"' in text
+        assert 'href="/mitigations/?airm-preliminary=2"' in text
+        assert 'href="/mitigations/?airm-draft=1.1"' in text
+        assert 'href="/mitigations/?lifecycle=build-use-model"' in text
+
+    def test_also_in_lists_others_in_the_node_and_links_the_whole_list(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        response = client.get(mitigation.get_absolute_url())
+        text = response.text
+        assert 'Also in <span class="code">2.3</span> Model Safety Engineering' in text
+        assert "Restrict web access during AI training" in text
+        assert "All 5 mitigations in 2.3 Model Safety Engineering" in text
+
+    def test_shows_siblings_from_the_same_section_of_the_source(self, client):
+        mitigation = Mitigation.objects.get(
+            name="Red teaming of generative AI in the deployment context"
+        )
+        text = client.get(mitigation.get_absolute_url()).text
+        assert "From the same section of NIST2024" in text
+        assert "Regular adversarial testing of content provenance controls" in text
+
+    def test_shows_the_source_document(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        source = mitigation.source
+        text = client.get(mitigation.get_absolute_url()).text
+        assert source.title in text
+        assert source.doi in text
+        assert source.get_doc_type_display() in text
+        assert source.get_absolute_url() in text
+
+    def test_history_shows_who_when_why_and_what_changed(self, client, curator):
+        mitigation = Mitigation.objects.get(name="Robustness certificates")
+        services.mitigation_reclassify(
+            mitigation=mitigation,
+            taxonomy=Taxonomy.objects.get(slug="airm-preliminary"),
+            placements=place(
+                TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="2.3")
+            ),
+            actor=curator,
+            reason="Certificates harden the model",
+        )
+        text = client.get(mitigation.get_absolute_url()).text
+        history = text[text.index('id="history-title"') :]
+        assert "Cecil" in history
+        assert "Why: Certificates harden the model" in history
+        assert "<del>3.1 Testing &amp; Auditing</del>" in history
+        assert "<ins>2.3 Model Safety Engineering</ins>" in history
+        assert "Why: Demo content: demo_mitigations.json" in history
+
+    def test_says_how_to_cite_the_record_with_its_dates(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        response = client.get(mitigation.get_absolute_url())
+        citation = response.text[response.text.index('id="citation"') :][:900]
+        assert f"[{mitigation.public_id}]" in citation
+        assert f"Version of {mitigation.updated_at:%-d %B %Y}" in citation
+        assert f"Retrieved {timezone.localdate():%-d %B %Y}" in citation
+        assert f"http://testserver/mitigations/{mitigation.public_id}/" in citation
+
+    def test_a_merge_target_lists_the_records_merged_into_it(self, client):
+        target, duplicate = Mitigation.objects.order_by("number")[:2]
+        services.mitigation_merge(mitigation=duplicate, into=target, actor=None, reason="Same")
+        text = client.get(target.get_absolute_url()).text
+        assert "Merged into this record" in text
+        assert duplicate.get_absolute_url() in text
+
+    def test_includes_the_panels_other_apps_register(self, client, settings, tmp_path):
+        panel = tmp_path / "panel.html"
+        panel.write_text("<p>Panel for {{ mitigation.public_id }}</p>")
+        settings.TEMPLATES = [
+            {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}
+        ]
+        settings.CATALOG_MITIGATION_PANELS = ["panel.html"]
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        assert f"Panel for {mitigation.public_id}" in client.get(mitigation.get_absolute_url()).text
+
+
+# --------------------------------------------------------------------------- the list
+
+LIST = "/mitigations/"
+# taxonomies, nodes, sources; the count, the page and the page's classifications; then the
+# facets (see MitigationFilterSet.facet_counts): two queries when no filter is set, plus one
+# for each facet group whose own filter is active.
+LIST_QUERIES = 3 + 3 + 2
+
+
+def result_ids(response):
+    return [m.public_id for m in response.context["browse"].page]
+
+
+class TestMitigationList:
+    def test_lists_active_mitigations_with_facets(self, client):
+        response = client.get(LIST)
+        assert response.status_code == 200
+        assert response.context["browse"].total == Mitigation.objects.active().count()
+        text = response.text
+        assert "Adversarial training" in text
+        assert "AI lifecycle stage" in text
+        assert 'href="/mitigations/?lifecycle=deploy"' in text
+        assert "Download all" in text
+
+    def test_two_clicks_find_red_teaming_at_the_deployment_stage(self, client):
+        first = client.get(LIST)
+        assert 'href="/mitigations/?airm-preliminary=3.1"' in first.text
+        second = client.get(LIST, {"airm-preliminary": "3.1"})
+        assert 'href="/mitigations/?airm-preliminary=3.1&amp;lifecycle=deploy"' in second.text
+        third = client.get(LIST, {"airm-preliminary": "3.1", "lifecycle": "deploy"})
+        names = [m.name for m in third.context["browse"].page]
+        assert names == [
+            "Continued red teaming of deployed models",
+            "Red teaming of generative AI in the deployment context",
+        ]
+
+    def test_the_whole_state_is_in_the_url(self, client):
+        url = f"{LIST}?q=model&source=Gipi%C5%A1kis2024&sort=name&per_page=10&page=1"
+        response = client.get(url)
+        browse = response.context["browse"]
+        assert browse.sort_key == "name"
+        assert browse.per_page == 10
+        names = [m.name for m in browse.page]
+        assert names == sorted(names)
+        assert client.get(url).context["browse"].total == browse.total
+
+    def test_sorting_and_page_size_controls_keep_the_filters(self, client):
+        text = client.get(LIST, {"lifecycle": "deploy", "q": "red"}).text
+        assert '<input type="hidden" name="lifecycle" value="deploy">' in text
+        assert 'name="q" value="red"' in text
+        assert '<option value="relevance" selected>' in text
+
+    def test_pages_link_to_each_other_with_the_filters(self, client):
+        response = client.get(LIST, {"per_page": 10, "source": "UK Government2023"})
+        assert response.context["browse"].page.paginator.num_pages == 2
+        assert "?per_page=10&amp;source=UK+Government2023&amp;page=2" in response.text
+
+    def test_an_empty_result_says_why_and_offers_to_drop_each_filter(self, client):
+        response = client.get(LIST, {"source": "Uuk2024", "lifecycle": "deploy"})
+        assert response.status_code == 200
+        text = response.text
+        assert "No mitigation matches all of these filters" in text
+        assert "without <strong>AI lifecycle stage: Deploy</strong>" in text
+        assert '<a href="/mitigations/?source=Uuk2024">2 results</a>' in text
+        assert "without <strong>Source: Uuk2024</strong>" in text
+
+    def test_an_unusable_parameter_is_a_400_that_names_it(self, client):
+        response = client.get(LIST, {"year_min": "last year"})
+        assert response.status_code == 400
+        assert "Year from (year_min): Enter a whole number." in response.text
+
+    def test_retired_records_show_when_asked_for(self, client):
+        mitigation = Mitigation.objects.get(name="Robustness certificates")
+        services.mitigation_retire(mitigation=mitigation, actor=None, reason="Test")
+        assert mitigation.public_id not in result_ids(client.get(LIST, {"per_page": 100}))
+        response = client.get(LIST, {"status": ["active", "retired"], "per_page": 100})
+        assert mitigation.public_id in result_ids(response)
+        assert "badge--retired" in response.text
+
+    def test_text_is_escaped(self, client):
+        MitigationFactory(name="<img src=x onerror=alert(1)>")
+        response = client.get(LIST, {"sort": "changed"})
+        assert "<img src=x onerror=alert(1)>" not in response.text
+
+    def test_refuses_to_change_state(self, client):
+        assert client.post(LIST).status_code == 405
+
+    @pytest.mark.parametrize(
+        ("query", "active_groups"),
+        [
+            ({}, 0),
+            ({"airm-preliminary": "3", "lifecycle": "deploy", "source": "NIST2024"}, 3),
+            ({"q": "model", "year_min": "2024", "status": ["active", "retired"]}, 1),
+        ],
+    )
+    def test_query_count_does_not_grow_with_page_size_or_results(
+        self, client, django_assert_num_queries, query, active_groups
+    ):
+        # (Status shares its query with source, type and year; a search is no facet group.)
+        with django_assert_num_queries(LIST_QUERIES + active_groups):
+            client.get(LIST, {**query, "per_page": 10})
+        node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="3.1")
+        deploy = TaxonomyNode.objects.get(taxonomy__slug="lifecycle", code="deploy")
+        MitigationFactory.create_batch(
+            30,
+            name="Model checks at deployment",
+            source=SourceDocument.objects.get(short_ref="NIST2024"),
+            placements=place(node, deploy),
+        )
+        with django_assert_num_queries(LIST_QUERIES + active_groups):
+            response = client.get(LIST, {**query, "per_page": 100})
+        assert len(response.context["browse"].page) > 10
+
+    def test_an_empty_result_adds_one_count_per_active_filter(
+        self, client, django_assert_num_queries
+    ):
+        # Two active groups; no page rows to read or decorate; one count per active filter.
+        with django_assert_num_queries(LIST_QUERIES + 2 - 2 + 2):
+            client.get(LIST, {"source": "Uuk2024", "lifecycle": "deploy"})
+
+
+class TestDownloads:
+    def test_csv_holds_the_filtered_list_in_its_order(self, client):
+        response = client.get("/mitigations/download.csv", {"lifecycle": "deploy", "sort": "name"})
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
+        assert 'attachment; filename="airm-mitigations-' in response["Content-Disposition"]
+        rows = list(
+            csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+        )
+        expected = Mitigation.objects.active().filter(classifications__node__code="deploy")
+        assert [r["Name"] for r in rows] == sorted(m.name for m in expected)
+
+    def test_csv_cells_are_inert(self, client):
+        MitigationFactory(name="=1+1 formula", definition="@SUM(A1)")
+        response = client.get("/mitigations/download.csv", {"q": "formula"})
+        (row,) = list(
+            csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+        )
+        assert (row["Name"], row["Definition"]) == ("'=1+1 formula", "'@SUM(A1)")
+
+    def test_xlsx_and_json_hold_the_same_rows(self, client):
+        query = {"source": "Gipiškis2024"}
+        xlsx = client.get("/mitigations/download.xlsx", query)
+        sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+        assert sheet.max_row == 1 + 10
+        data = json.loads(
+            b"".join(client.get("/mitigations/download.json", query).streaming_content)
+        )
+        assert len(data["mitigations"]) == 10
+        assert {m["source"] for m in data["mitigations"]} == {"Gipiškis2024"}
+
+    def test_bad_parameters_do_not_download(self, client):
+        response = client.get("/mitigations/download.csv", {"airm-preliminary": "nope"})
+        assert response.status_code == 400
+        assert "(airm-preliminary)" in response.text
+
+    def test_unknown_formats_are_not_found(self, client):
+        assert client.get("/mitigations/download.exe").status_code == 404
+
+    def test_query_count_does_not_grow_with_the_rows(self, client, django_assert_num_queries):
+        # taxonomies, nodes, sources (the filters), the taxonomies for the header, the rows
+        # and their classifications (one pair per 2,000-row chunk)
+        with django_assert_num_queries(6):
+            b"".join(client.get("/mitigations/download.csv").streaming_content)
+        MitigationFactory.create_batch(40, source=SourceDocument.objects.get(short_ref="NIST2024"))
+        with django_assert_num_queries(6):
+            b"".join(client.get("/mitigations/download.csv").streaming_content)
+
+
+# --------------------------------------------------------------------------- taxonomies
+
+
+class TestTaxonomyPages:
+    def test_index_lists_every_public_taxonomy_with_links(self, client):
+        response = client.get("/taxonomies/")
+        assert response.status_code == 200
+        for taxonomy in Taxonomy.objects.exclude(status="retired"):
+            assert taxonomy.get_absolute_url() in response.text
+        assert 'href="/mitigations/?airm-preliminary=3"' in response.text
+
+    def test_detail_shows_the_tree_with_definitions_counts_and_links(self, client):
+        response = client.get("/taxonomies/airm-draft/")
+        assert response.status_code == 200
+        text = response.text
+        assert "Capability Modification" in text
+        node = TaxonomyNode.objects.get(taxonomy__slug="airm-draft", code="1.1.3")
+        assert node.definition in text
+        assert 'href="/mitigations/?airm-draft=1.1.3"' in text
+        # The tree nests: 1.1.3 sits inside 1.1 inside 1.
+        assert (
+            text.index(">1</span> AI System")
+            < text.index(">1.1</span> Model")
+            < text.index(">1.1.3</span>")
+        )
+
+    def test_an_unknown_taxonomy_is_a_404(self, client):
+        assert client.get("/taxonomies/no-such-thing/").status_code == 404
+
+    def test_query_counts_are_fixed(self, client, django_assert_num_queries):
+        for _ in range(2):
+            with django_assert_num_queries(3):
+                client.get("/taxonomies/")
+            with django_assert_num_queries(3):
+                client.get("/taxonomies/airm-preliminary/")
+            node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="1.1")
+            MitigationFactory.create_batch(10, placements=place(node))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class TestSourcePages:
+    def test_index_lists_every_document_with_its_count(self, client):
+        response = client.get("/sources/")
+        assert response.status_code == 200
+        for source in SourceDocument.objects.all():
+            assert source.get_absolute_url() in response.text
+
+    @pytest.mark.parametrize(
+        "short_ref", ["Gipiškis2024", "Future of Life Institute2024", "EU AI Office2025"]
+    )
+    def test_a_reference_with_spaces_or_accents_has_a_working_address(self, client, short_ref):
+        source = SourceDocument.objects.get(short_ref=short_ref)
+        url = source.get_absolute_url()
+        assert " " not in url and url.isascii()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.context["source"] == source
+
+    def test_mitigations_are_grouped_by_section(self, client):
+        text = client.get(
+            SourceDocument.objects.get(short_ref="Gipiškis2024").get_absolute_url()
+        ).text
+        assert "Model evaluations › Red teaming" in text
+        section = text[text.index("Model evaluations › Red teaming</h3>") :]
+        assert "Red teaming with domain experts before release" in section[:600]
+
+    def test_an_unknown_reference_is_a_404(self, client):
+        assert client.get("/sources/Nobody%202099/").status_code == 404
+
+    def test_query_counts_are_fixed(self, client, django_assert_num_queries):
+        source = SourceDocument.objects.get(short_ref="NIST2024")
+        for _ in range(2):
+            with django_assert_num_queries(1):
+                client.get("/sources/")
+            with django_assert_num_queries(4):
+                client.get(source.get_absolute_url())
+            MitigationFactory.create_batch(15, source=source, section_path="GOVERN > GOVERN 9.9")
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+class TestCoveragePage:
+    def test_shows_counts_as_text_with_a_legend_and_links(self, client):
+        response = client.get("/coverage/")
+        assert response.status_code == 200
+        text = response.text
+        assert "<caption" in text
+        assert "Mitigations per cell" in text
+        assert 'href="/mitigations/?airm-preliminary=3&amp;source=NIST2024"' in text
+        assert "mitigations: 3 Operational Process Controls × NIST2024" in text
+
+    def test_each_cell_leads_to_a_list_of_exactly_its_count(self, client):
+        chart = client.get("/coverage/", {"by": "actor"}).context["chart"]
+        cells = [cell for row in chart.rows for cell in row.cells if cell.count][:6]
+        assert cells
+        for cell in cells:
+            assert client.get(cell.url).context["browse"].total == cell.count
+
+    @pytest.mark.parametrize("by", ["lifecycle", "actor"])
+    def test_columns_switch_to_a_vocabulary(self, client, by):
+        response = client.get("/coverage/", {"by": by})
+        assert response.status_code == 200
+        assert response.context["chart"].columns_label == Taxonomy.objects.get(slug=by).name
+
+    def test_an_unusable_parameter_is_a_400_that_names_it(self, client):
+        response = client.get("/coverage/", {"by": "weather"})
+        assert response.status_code == 400
+        assert "by: “weather” cannot be columns" in response.text
+
+    def test_query_count_is_fixed(self, client, django_assert_num_queries):
+        for _ in range(2):
+            with django_assert_num_queries(7):
+                client.get("/coverage/")
+            with django_assert_num_queries(6):
+                client.get("/coverage/", {"by": "lifecycle", "depth": "2"})
+            node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="4.1")
+            MitigationFactory.create_batch(10, placements=place(node))
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def test_home_links_each_top_level_node_to_its_list(client):
+    text = client.get(reverse("catalog:home")).text
+    assert 'href="/mitigations/?airm-preliminary=1"' in text
+    assert 'href="/mitigations/?lifecycle=deploy"' in text
+
+
+@pytest.mark.parametrize("url", ["/mitigations/", "/taxonomies/", "/sources/", "/coverage/"])
+def test_every_page_links_the_public_sections(client, url):
+    text = client.get(url).text
+    nav = text[text.index('aria-label="Main"') : text.index("</nav>")]
+    for target in ("/mitigations/", "/taxonomies/", "/sources/", "/coverage/"):
+        assert f'href="{target}"' in nav
+    assert 'aria-current="page"' in nav
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/mitigations/",
+        "/mitigations/?airm-preliminary=3.1&lifecycle=deploy&q=red&sort=name&per_page=10",
+        "/mitigations/?source=Uuk2024&lifecycle=deploy",
+        "/mitigations/?year_min=abc",
+        "/mitigations/?per_page=10&page=3",
+        "/taxonomies/",
+        "/taxonomies/airm-draft/",
+        "/sources/",
+        "/sources/Gipi%C5%A1kis2024/",
+        "/coverage/",
+        "/coverage/?by=lifecycle&depth=2",
+        "/coverage/?by=weather",
+    ],
+)
+def test_public_pages_are_well_formed_html(client, url):
+    response = client.get(url)
+    assert response.status_code in (200, 400)
+    assert html_problems(response.text) == []
+
+
+def test_a_mitigation_page_is_well_formed_html(client, curator):
+    target, duplicate = Mitigation.objects.order_by("number")[:2]
+    services.mitigation_update(
+        mitigation=target,
+        data={"definition": target.definition + " Also applies to fine-tuned variants."},
+        actor=curator,
+        reason="Scope",
+    )
+    services.mitigation_merge(mitigation=duplicate, into=target, actor=None, reason="Same")
+    for mitigation in (target, duplicate):
+        assert html_problems(client.get(mitigation.get_absolute_url()).text) == []
