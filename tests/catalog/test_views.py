@@ -150,7 +150,7 @@ class TestMitigationDetail:
             actor=None,
             reason="T",
         )
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(10):
             response = client.get(mitigation.get_absolute_url())
         assert response.text.count('class="timeline__entry"') == 6
 
