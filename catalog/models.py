@@ -475,6 +475,9 @@ class ImportBatch(models.Model):
         default=list, blank=True, help_text="Problems with the file as a whole."
     )
     notices = models.JSONField(default=list, blank=True, help_text="E.g. columns ignored.")
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="Changed columns and error messages, with counts."
+    )
     fingerprint = models.CharField(
         max_length=64, blank=True, help_text="Digest of the previewed plan, checked on confirm."
     )

@@ -106,6 +106,7 @@ def _record(batch: ImportBatch, report: ImportReport) -> None:
     batch.rows_error = report.counts[RowAction.ERROR]
     batch.problems = report.problems
     batch.notices = report.notices
+    batch.summary = report.summary_data()
     batch.fingerprint = report.fingerprint
 
 

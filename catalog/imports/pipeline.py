@@ -57,6 +57,7 @@ class RowPlan:
     its errors (where, message); ``item`` is what would be written (a services ``*Upsert``)."""
 
     row: int
+    row_label: str = ""  # "row 7" in a sheet, "entry 7" in JSON
     key: str = ""
     label: str = ""
     action: str = RowAction.UNCHANGED
@@ -84,6 +85,41 @@ class ImportReport:
     rows_total: int = 0
     fingerprint: str = ""
     applied: bool = False
+    changed_columns: Counter = field(default_factory=Counter)
+    error_groups: dict[tuple[str, str], list] = field(default_factory=dict)
+    other_errors: int = 0
+
+    MAX_ERROR_GROUPS = 100
+    ROWS_PER_GROUP = 10
+
+    def tally(self, plan: RowPlan) -> None:
+        """Count ``plan`` in, and keep the summary a preview shows: which columns change in
+        how many rows, and each distinct error with its count and first rows."""
+        self.counts[plan.action] += 1
+        if plan.action == RowAction.CHANGED:
+            self.changed_columns.update({heading for heading, _, _ in plan.changes})
+        for where, message in plan.errors:
+            group = self.error_groups.get((where, message))
+            if group is None:
+                if len(self.error_groups) >= self.MAX_ERROR_GROUPS:
+                    self.other_errors += 1
+                    continue
+                group = self.error_groups[(where, message)] = [0, []]
+            group[0] += 1
+            if len(group[1]) < self.ROWS_PER_GROUP:
+                group[1].append(plan.row)
+
+    def summary_data(self) -> dict:
+        return {
+            "changed_columns": self.changed_columns.most_common(),
+            "errors": [
+                {"where": where, "message": message, "count": count, "rows": rows}
+                for (where, message), (count, rows) in sorted(
+                    self.error_groups.items(), key=lambda item: -item[1][0]
+                )
+            ],
+            "other_errors": self.other_errors,
+        }
 
     @property
     def ok(self) -> bool:
@@ -194,6 +230,8 @@ class Importer:
         done = 0
         for rows in _chunked(self.table.rows(), self.chunk_size):
             plans = [self.parse(number, cells) for number, cells in rows]
+            for plan in plans:
+                plan.row_label = self.table.row_label(plan.row)
             ready = [plan for plan in plans if plan.action != RowAction.ERROR]
             if len(ready) < len(plans):
                 self.failed = True
@@ -208,7 +246,7 @@ class Importer:
                 for plan, outcome in zip(ready, outcomes, strict=True):
                     self._merge(plan, outcome)
             for plan in plans:
-                self.report.counts[plan.action] += 1
+                self.report.tally(plan)
                 if plan.action == RowAction.NEW:
                     self.new_keys.append(plan.key)
                 digest.update(

@@ -18,7 +18,6 @@ import codecs
 import csv
 import datetime as dt
 import json
-import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,13 +27,14 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_text_list
 
+from ..spreadsheet import ooxml_unescape
+
 FORMATS = ("csv", "tsv", "xlsx", "json")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 # A workbook unpacks to several times its size; far more than that is a zip bomb.
 XLSX_MAX_UNPACK_FACTOR = 25
 JSON_LIST_KEYS = ("mitigations", "documents", "nodes", "rows", "data", "items")
-_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
 
@@ -68,13 +68,6 @@ def cell_text(value) -> str | object:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return value  # a dict or list from JSON: the layout decides
-
-
-def ooxml_unescape(text: str) -> str:
-    """Undo OOXML's ``_xHHHH_`` escapes (how a workbook stores a carriage return, say)."""
-    if "_x" not in text:
-        return text
-    return _OOXML_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
 
 
 @dataclass
