@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..models import ImportKind, Taxonomy
 from ..spreadsheet import REASONING_SUFFIX
-from .readers import Table
+from .readers import Table, first_upper
 
 MIT_TAXONOMY = "airm-preliminary"
 
@@ -189,10 +189,10 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
     scores = {layout.name: _score(layout, names, set(taxonomies)) for layout in candidates}
     layout = max(candidates, key=lambda candidate: scores[candidate.name])
     mapping = Mapping(layout=layout, table=table)
-    if not scores[layout.name] and kind is None:
+    if not scores[layout.name]:
         expected = "; ".join(
-            f"{known.title}: {', '.join(c.label for c in known.columns if c.required)}"
-            for known in LAYOUTS
+            f"{known.title}: {', '.join(c.label for c in known.columns if c.required)}, …"
+            for known in candidates
         )
         mapping.problems.append(
             f"Row 1 is not the header of any layout this import knows ({expected})."
@@ -208,7 +208,7 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
             continue
         if name in seen:
             mapping.problems.append(
-                f"{table.column_label(index).capitalize()} repeats "
+                f"{first_upper(table.column_label(index))} repeats "
                 f"{table.column_label(seen[name])}; each column may appear once."
             )
             continue
@@ -246,7 +246,7 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
             label = next(label for label, names_ in expected.items() if close[0] in names_)
             misspelt.add(label)
             mapping.problems.append(
-                f"{table.column_label(index).capitalize()} is not a column of the "
+                f"{first_upper(table.column_label(index))} is not a column of the "
                 f"{layout.title} layout. Did you mean “{label}”?"
             )
         else:
@@ -260,7 +260,7 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
     for slug, columns in mapping.taxonomies.items():
         if columns.node is None:
             mapping.problems.append(
-                f"{table.column_label(columns.reasoning).capitalize()} gives reasonings but "
+                f"{first_upper(table.column_label(columns.reasoning))} gives reasonings but "
                 f"there is no “{slug}” column with the nodes they belong to."
             )
     if layout is MIT:

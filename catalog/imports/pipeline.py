@@ -127,8 +127,9 @@ class ImportReport:
 
     def summary(self) -> str:
         counts = self.counts
+        rows = "row" if self.rows_total == 1 else "rows"
         return (
-            f"{self.rows_total:,} rows: {counts[RowAction.NEW]:,} new, "
+            f"{self.rows_total:,} {rows}: {counts[RowAction.NEW]:,} new, "
             f"{counts[RowAction.CHANGED]:,} changed, {counts[RowAction.UNCHANGED]:,} unchanged, "
             f"{counts[RowAction.ERROR]:,} with errors"
         )
@@ -154,6 +155,8 @@ class Importer:
         self.layout = mapping.layout
         self.report = report
         self.pending = pending or {}
+        # Sheets exported by the catalog carry inert (apostrophe-prefixed) cells; JSON never.
+        self.inert = self.layout.inert and self.table.is_sheet()
         self.rows_by_key: dict[object, list[int]] = defaultdict(list)
         self.new_keys: list[str] = []
         self.failed = False
@@ -164,7 +167,7 @@ class Importer:
         if index is None or index >= len(cells):
             return ""
         value = cells[index]
-        if self.layout.inert and isinstance(value, str):
+        if self.inert and isinstance(value, str):
             value = undo_inert(value)
         return value
 
@@ -311,8 +314,13 @@ class MitigationImporter(Importer):
 
     def parse(self, number: int, cells: list) -> RowPlan:
         plan = RowPlan(row=number)
-        if any(cell not in ("", None) for cell in cells[len(self.table.header) :]):
-            plan.add_error("", "The row has cells to the right of the last column.")
+        width = len(self.table.header)
+        stray = [i for i, cell in enumerate(cells[width:], start=width) if cell not in ("", None)]
+        if stray:
+            plan.add_error(
+                self.table.column_label(stray[0]),
+                "This cell is to the right of the last column that has a heading.",
+            )
         raw_id = self.text(cells, "id", plan).strip()
         public_number = parse_public_id(raw_id) if raw_id else None
         if raw_id and public_number is None:

@@ -156,7 +156,7 @@ class Table:
                 ) from None
             except csv.Error as error:
                 raise FileProblem(
-                    f"{self.row_label(number + 1).capitalize()} is not valid CSV: {error}."
+                    f"{first_upper(self.row_label(number + 1))} is not valid CSV: {error}."
                 ) from None
             number += 1
             yield number, cells
@@ -164,17 +164,14 @@ class Table:
     # ----------------------------------------------------------------- XLSX
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list]]:
-        from defusedxml import DefusedXmlException
         from openpyxl import load_workbook
 
         try:
             workbook = load_workbook(
                 self.path, read_only=True, data_only=False, keep_links=False, keep_vba=False
             )
-        except DefusedXmlException as error:
-            raise FileProblem(_UNSAFE_XML.format(error=error)) from None
         except Exception as error:  # openpyxl raises many kinds on a damaged file
-            raise FileProblem(_DAMAGED_XLSX.format(error=_describe(error))) from None
+            raise _xlsx_problem(error) from None
         try:
             if not workbook.worksheets:
                 raise FileProblem("The workbook has no worksheet.")
@@ -186,10 +183,8 @@ class Table:
                     values = next(rows)
                 except StopIteration:
                     return
-                except DefusedXmlException as error:
-                    raise FileProblem(_UNSAFE_XML.format(error=error)) from None
                 except Exception as error:
-                    raise FileProblem(_DAMAGED_XLSX.format(error=_describe(error))) from None
+                    raise _xlsx_problem(error) from None
                 number += 1
                 yield (
                     number,
@@ -252,6 +247,22 @@ _DAMAGED_XLSX = (
     "The XLSX workbook cannot be read: it is damaged or not an Excel workbook ({error}). "
     "Save it again as .xlsx, or export it as CSV."
 )
+
+
+def _xlsx_problem(error: Exception) -> FileProblem:
+    """What to tell about an exception from openpyxl (it wraps defusedxml's refusals)."""
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):
+            return FileProblem(_UNSAFE_XML.format(error=cause))
+        cause = cause.__cause__ or cause.__context__
+    return FileProblem(_DAMAGED_XLSX.format(error=_describe(error)))
+
+
+def first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _describe(error: Exception) -> str:
