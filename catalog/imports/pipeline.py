@@ -302,6 +302,7 @@ class MitigationImporter(Importer):
         self.nodes = {(n.taxonomy_id, n.code): n for n in TaxonomyNode.objects.all()}
         self.taxonomies = {t.slug: t for t in Taxonomy.objects.all()}
         self.next_number = 0
+        self._cells: dict[tuple[int, str], tuple] = {}
 
     def key_of(self, cells):
         raw = self.text(cells, "id").strip()
@@ -358,13 +359,15 @@ class MitigationImporter(Importer):
             )
         return source
 
+    STATUSES = {s.value: s.value for s in MitigationStatus} | {
+        s.label.casefold(): s.value for s in MitigationStatus
+    }
+
     def _expect(self, cells, plan) -> dict:
         expect = {}
+        statuses = self.STATUSES
         if self.has("status"):
             text = self.text(cells, "status", plan).strip()
-            statuses = {s.value: s.value for s in MitigationStatus} | {
-                s.label.casefold(): s.value for s in MitigationStatus
-            }
             if text:
                 if text.casefold() not in statuses:
                     plan.add_error(
@@ -399,10 +402,10 @@ class MitigationImporter(Importer):
                 continue
             taxonomy = columns.taxonomy
             where = self.table.column_label(columns.node)
-            cell = self.raw(cells, columns.node)
-            parts = [part.strip() for part in str(cell).split(";") if part.strip()]
-            codes = [part.split(None, 1)[0] for part in parts]
-            nodes = [self._node(taxonomy, code, plan, where) for code in codes]
+            cell = str(self.raw(cells, columns.node))
+            codes, nodes, errors = self._cell_nodes(taxonomy, cell)
+            for message in errors:
+                plan.add_error(where, message)
             reasonings: list[str | None] = [None] * len(codes)
             if columns.reasoning is not None:
                 reasoning_where = self.table.column_label(columns.reasoning)
@@ -430,6 +433,24 @@ class MitigationImporter(Importer):
                 if node is not None
             ]
         return placements
+
+    def _cell_nodes(self, taxonomy: Taxonomy, cell: str):
+        """``(codes, nodes, errors)`` for a taxonomy cell; cells repeat, so each is read once."""
+        key = (taxonomy.pk, cell)
+        found = self._cells.get(key)
+        if found is None:
+            parts = [part.strip() for part in cell.split(";") if part.strip()]
+            codes = [part.split(None, 1)[0] for part in parts]
+            nodes = [self.nodes.get((taxonomy.pk, code)) for code in codes]
+            errors = [
+                f"No node “{code}” in {taxonomy.name} ({taxonomy.slug})."
+                for code, node in zip(codes, nodes, strict=True)
+                if node is None
+            ]
+            found = self._cells[key] = (codes, nodes, errors)
+            if len(self._cells) > 10_000:
+                self._cells.clear()
+        return found
 
     def _structured_placements(self, value, plan) -> dict:
         where = self.where("classifications")
