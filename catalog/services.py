@@ -469,7 +469,9 @@ class FieldChange:
 
 @dataclass
 class UpsertOutcome:
-    """What a bulk upsert did (or, in a dry run, would do) with one item."""
+    """What a bulk upsert did (or, in a dry run, would do) with one item. ``instance`` is the
+    record where the service has one at hand (documents and nodes; None for mitigations,
+    which are planned from plain rows)."""
 
     key: str
     action: str = RowAction.UNCHANGED

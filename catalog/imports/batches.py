@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -44,8 +45,20 @@ class _Rollback(Exception):
 
 
 def upload_dir() -> Path:
+    """The private folder for uploads; refused unless this process alone can enter it (a
+    folder in a shared temporary directory could otherwise be someone else's)."""
     folder = Path(settings.IMPORT_UPLOAD_DIR)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = folder.lstat()
+    if (
+        not stat.S_ISDIR(status.st_mode)
+        or status.st_uid != os.getuid()
+        or stat.S_IMODE(status.st_mode) & 0o077
+    ):
+        raise ImproperlyConfigured(
+            f"IMPORT_UPLOAD_DIR ({folder}) must be a folder owned by this user that no one "
+            "else can open (mode 0700), not a link."
+        )
     return folder
 
 

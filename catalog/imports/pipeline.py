@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
 from .. import services
 from ..models import (
     DocType,
@@ -268,12 +271,21 @@ class Importer:
         self.report.applied = apply and self.report.ok
         return self.report
 
-    def _upsert(self, items, **kwargs):
+    def _upsert(self, items, *, dry_run: bool, **kwargs):
         try:
-            return self.upsert(items, **kwargs)
+            return self.upsert(items, dry_run=dry_run, **kwargs)
         except services.BulkUpsertError as error:
             self.failed = True
             return error.outcomes
+        except (ValidationError, IntegrityError) as error:
+            # Refused while writing (e.g. another writer changed a record meanwhile): the
+            # service's transaction is rolled back; report it and plan the rest as a dry run.
+            if dry_run:
+                raise
+            self.failed = True
+            message = " ".join(getattr(error, "messages", [])) or str(error)
+            self.report.problems.append(f"Writing failed, so nothing was written: {message}")
+            return self.upsert(items, dry_run=True, **kwargs)
 
     def _merge(self, plan: RowPlan, outcome: services.UpsertOutcome) -> None:
         if outcome.action == RowAction.ERROR:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -137,11 +138,20 @@ def test_a_preview_sorts_rows_and_writes_nothing_to_the_catalog(admin_client_, u
 
 
 def test_the_default_upload_folder_is_outside_every_served_folder():
-    from django.conf import settings as real
+    import airm_site.settings as defaults
 
-    folder = Path(real.IMPORT_UPLOAD_DIR).resolve()
-    for served in [real.STATIC_ROOT, *real.STATICFILES_DIRS, real.BASE_DIR / "templates"]:
+    folder = Path(defaults.IMPORT_UPLOAD_DIR).resolve()
+    assert folder.name == "airm-curator-imports"
+    for served in [defaults.STATIC_ROOT, *defaults.STATICFILES_DIRS, defaults.BASE_DIR]:
         assert not folder.is_relative_to(Path(served).resolve())
+
+
+def test_an_upload_folder_others_can_open_is_refused(admin_client_, upload_dir):
+    upload_dir.mkdir(mode=0o755)
+    upload_dir.chmod(0o755)
+
+    with pytest.raises(ImproperlyConfigured, match="must be a folder owned by this user"):
+        admin_client_.post(UPLOAD, {"kind": "mitigations", "file": csv_upload(mixed_rows())})
 
 
 def test_a_10000_row_preview_is_summarised_and_paginated(
