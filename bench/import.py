@@ -15,7 +15,9 @@ memory is its own):
 4. the command line and the admin (upload with dry-run preview, then confirm) on 10,000
    new rows each, the admin through Django's test client against the same database;
 5. django-import-export with its default settings (``MitigationResource.import_data``, row
-   by row, saving through the services) on a subset, extrapolated to 100,000 rows.
+   by row, saving through the services) on a subset, extrapolated to 100,000 rows; and, for
+   reference, a plain ModelResource that saves with ``Model.save()`` as the library does by
+   default (the catalog never writes that way: no services, no classification).
 
 It prints rows per second, the ratio to COPY and peak memory (maximum resident set size),
 and writes the figures to bench/results/import-<time>.json.
@@ -199,6 +201,45 @@ def step_die(path: str) -> dict:
     return {"seconds": seconds}
 
 
+def step_die_plain(path: str) -> dict:
+    """django-import-export's own default path, for reference: a plain ModelResource that
+    saves with ``Model.save()`` (no classification, no validation through the services).
+    The catalog never writes this way; this is measured in the benchmark's throwaway
+    database only, to compare with the library's usual speed."""
+    import tablib
+    from import_export import fields, resources, widgets
+
+    from catalog.history import change_context
+    from catalog.models import Mitigation, SourceDocument
+    from catalog.resources import PublicIdWidget
+
+    class PlainResource(resources.ModelResource):
+        public_id = fields.Field(attribute="number", column_name="ID", widget=PublicIdWidget())
+        name = fields.Field(attribute="name", column_name="Name")
+        definition = fields.Field(attribute="definition", column_name="Definition")
+        source = fields.Field(
+            attribute="source",
+            column_name="Source",
+            widget=widgets.ForeignKeyWidget(SourceDocument, field="short_ref"),
+        )
+        section = fields.Field(attribute="section_path", column_name="Section")
+
+        class Meta:
+            model = Mitigation
+            fields = ("public_id", "name", "definition", "source", "section")
+            import_id_fields = ("public_id",)
+
+    with open(path, encoding="utf-8-sig") as handle:
+        dataset = tablib.Dataset().load(handle.read(), format="csv")
+    started = time.perf_counter()
+    # The history tables need a reason on every row; the change context gives it.
+    with change_context(actor=None, reason="Benchmark", ref="bench"):
+        result = PlainResource().import_data(dataset, raise_errors=True)
+    seconds = time.perf_counter() - started
+    assert result.totals["new"] == len(dataset), result.totals
+    return {"seconds": seconds}
+
+
 def step_copy(path: str) -> dict:
     from django.db import connection
 
@@ -299,6 +340,7 @@ STEPS = {
     "cli": step_cli,
     "admin": step_admin,
     "die": step_die,
+    "die_plain": step_die_plain,
     "copy": step_copy,
     "floor": step_floor,
     "floor_without_search": lambda path: step_floor(path, without_search=True),
@@ -387,16 +429,18 @@ def main() -> None:
     prepare()
     work = RESULTS / "data"
     work.mkdir(parents=True, exist_ok=True)
-    big, small_cli, small_admin, die = (
+    big, small_cli, small_admin, die, die_plain = (
         work / "bench-100k.csv",
         work / "bench-cli-small.csv",
         work / "bench-admin-small.csv",
         work / "bench-die.csv",
+        work / "bench-die-plain.csv",
     )
     size = write_rows(big, 100_001, args.rows, seed=1)
     write_rows(small_cli, 300_001, args.small_rows, seed=2)
     write_rows(small_admin, 400_001, args.small_rows, seed=3)
     write_rows(die, 500_001, args.die_rows, seed=4)
+    write_rows(die_plain, 600_001, args.die_rows, seed=5)
     print(f"{args.rows:,} rows, {size / args.rows:,.0f} bytes a row ({size / 2**20:,.1f} MiB)")
 
     figures = {"rows": args.rows, "bytes_per_row": size / args.rows}
@@ -408,6 +452,7 @@ def main() -> None:
     figures["cli_small"] = cli_small = run_step("cli", small_cli)
     figures["admin_small"] = admin = run_step("admin", small_admin)
     figures["die"] = die_result = run_step("die", die)
+    figures["die_plain"] = plain_result = run_step("die_plain", die_plain)
 
     from catalog.models import Classification, Mitigation
 
@@ -424,6 +469,7 @@ def main() -> None:
 
     admin_total = admin["preview"] + admin["confirm"]
     die_rate = args.die_rows / die_result["seconds"]
+    plain_rate = args.die_rows / plain_result["seconds"]
     lines = [
         f"PostgreSQL COPY into a bare table  {rate(args.rows, copy['seconds'])}"
         f"  {copy['seconds']:7.2f} s  peak {copy['peak_mb']:6.0f} MB",
@@ -443,6 +489,8 @@ def main() -> None:
         f"django-import-export defaults      {die_rate:>9,.0f} rows/s"
         f"  {args.rows / die_rate:7.2f} s  (extrapolated from {args.die_rows:,} rows)"
         f"  {args.rows / die_rate / copy['seconds']:5.1f}x COPY",
+        f"  its plain ModelResource, for reference {plain_rate:>9,.0f} rows/s"
+        f"  {args.rows / plain_rate:7.2f} s  (Model.save(), no classification)",
         f"{args.small_rows:,} rows: import_mitigations {cli_small['seconds']:6.2f} s;"
         f" admin dry run {admin['preview']:6.2f} s + confirm {admin['confirm']:6.2f} s"
         f" = {admin_total:6.2f} s ({admin_total / cli_small['seconds']:.1f}x the command line),"

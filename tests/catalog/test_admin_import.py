@@ -397,3 +397,11 @@ def test_export_of_the_filtered_list_follows_the_changelist_filters(admin_client
         admin_client_.get(reverse("admin:catalog_mitigation_export", args=["exe"])).status_code
         == 404
     )
+
+
+def test_history_rows_of_a_batch_link_back_to_it(admin_client_):
+    from catalog.history import ref_url
+
+    batch, _ = upload(admin_client_, mixed_rows())
+    page = reverse("admin:catalog_importbatch_change", args=[batch.pk])
+    assert ref_url(batch.ref) == ref_url(batch.revert_ref) == page
