@@ -359,19 +359,25 @@ def test_an_error_in_the_last_chunk_leaves_nothing_written(tmp_path, admin):
 
 
 def test_planning_takes_a_fixed_number_of_queries_whatever_the_number_of_rows(
-    tmp_path, django_assert_num_queries
+    tmp_path, admin, django_assert_num_queries
 ):
-    def plan(count):
+    def sheet(count):
         rows = [["ID", "Name", "Source", "airm-preliminary"]]
         rows += [[f"A{8000 + n}", f"Row {n}", "NIST2024", "3.1"] for n in range(count)]
         return write_csv(tmp_path / f"{count}.csv", rows)
 
-    small, large = plan(5), plan(500)
+    small, large = sheet(5), sheet(500)
     # taxonomies (layout), sources, nodes, taxonomies (importer), next number (2),
-    # then per chunk: existing mitigations, their sources
+    # then per chunk: the existing mitigations, the source names
     with django_assert_num_queries(8):
         run(small, file_name="small.csv")
     with django_assert_num_queries(8):
+        run(large, file_name="large.csv")
+    import_one(large, actor=admin)
+    # once they exist, per chunk also: the taxonomies' nodes and their classifications
+    with django_assert_num_queries(10):
+        run(small, file_name="small.csv")
+    with django_assert_num_queries(10):
         run(large, file_name="large.csv")
 
 
