@@ -5,6 +5,7 @@ variable; the defaults give a working development site on an embedded SQLite dat
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -143,6 +144,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "200000"))
+# Spreadsheets awaiting confirmation wait here: a private folder (mode 0700), never a served
+# one; each upload is deleted once applied, cancelled or expired (IMPORT_PREVIEW_HOURS).
+IMPORT_UPLOAD_DIR = Path(
+    os.environ.get("IMPORT_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "airm-curator-imports"
+)
+IMPORT_PREVIEW_HOURS = int(os.environ.get("IMPORT_PREVIEW_HOURS", "24"))
 
 # Security headers. With DEBUG off these default to a production (HTTPS) deployment;
 # each can be relaxed from the environment, e.g. behind a TLS-terminating proxy.

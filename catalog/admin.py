@@ -13,6 +13,7 @@ from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
+from .admin_imports import ImportBatchAdmin, SpreadsheetExportMixin
 from .models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 
 
@@ -206,7 +207,7 @@ def _build_taxonomy_fields(taxonomies) -> dict:
 
 
 @admin.register(Mitigation)
-class MitigationAdmin(ServiceAdmin):
+class MitigationAdmin(SpreadsheetExportMixin, ServiceAdmin):
     form = MitigationAdminForm
     list_display = ("public_id", "name", "source", "status", "updated_at")
     list_display_links = ("public_id", "name")
@@ -305,3 +306,6 @@ class ClassificationAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+__all__ = ["ImportBatchAdmin"]  # registered in admin_imports: import batches and their pages

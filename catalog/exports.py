@@ -85,7 +85,8 @@ def write_xlsx(table: Iterable[list[str]], target) -> None:
     """Write ``table`` to ``target`` (a path or binary file) as a one-sheet workbook.
 
     Every cell is written as a string: openpyxl would otherwise store a string that starts
-    with ``=`` as a formula.
+    with ``=`` as a formula. Control characters are OOXML-escaped so that they read back
+    exactly (:func:`catalog.spreadsheet.ooxml_escape`).
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -95,7 +96,7 @@ def write_xlsx(table: Iterable[list[str]], target) -> None:
     for row in table:
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = WriteOnlyCell(sheet, value=spreadsheet.ooxml_escape(value))
             cell.data_type = "s"
             cells.append(cell)
         sheet.append(cells)

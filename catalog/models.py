@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -439,3 +440,132 @@ class Classification(models.Model):
                 raise ValidationError(
                     {"node": f"{self.taxonomy.name} allows one node per mitigation."}
                 )
+
+
+# --------------------------------------------------------------------------- imports
+
+
+class ImportKind(models.TextChoices):
+    MITIGATIONS = "mitigations", "Mitigations"
+    DOCUMENTS = "documents", "Source documents"
+    NODES = "nodes", "Taxonomy nodes"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed, awaiting confirmation"
+    APPLIED = "applied", "Applied"
+    REVERTED = "reverted", "Reverted"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportBatch(models.Model):
+    """One spreadsheet import: who uploaded what, what it would change, and what became of it.
+
+    Not curated itself (it is the record of a curation step): the changes it made are the
+    history rows whose ``history_ref`` is :attr:`ref`, which is also how a batch is reverted.
+    """
+
+    Kind = ImportKind
+    Status = ImportStatus
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    checksum = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("size (bytes)", default=0)
+    kind = models.CharField(max_length=20, choices=Kind)
+    file_format = models.CharField("format", max_length=10, blank=True)
+    layout = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PREVIEWED)
+    rows_total = models.PositiveIntegerField("rows", default=0)
+    rows_new = models.PositiveIntegerField("new", default=0)
+    rows_changed = models.PositiveIntegerField("changed", default=0)
+    rows_unchanged = models.PositiveIntegerField("unchanged", default=0)
+    rows_error = models.PositiveIntegerField("errors", default=0)
+    problems = models.JSONField(
+        default=list, blank=True, help_text="Problems with the file as a whole."
+    )
+    notices = models.JSONField(default=list, blank=True, help_text="E.g. columns ignored.")
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="Changed columns and error messages, with counts."
+    )
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the previewed plan, checked on confirm."
+    )
+    # Name of the uploaded file inside settings.IMPORT_UPLOAD_DIR while it awaits confirmation;
+    # empty once the upload was deleted.
+    stored_file = models.CharField(max_length=100, blank=True, editable=False)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True, help_text="Why it failed, or why it was reverted.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "import batch"
+        verbose_name_plural = "import batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="catalog_import_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ImportKind.values), name="catalog_import_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Batch {self.pk}: {self.file_name}"
+
+    @property
+    def ref(self) -> str:
+        """The ``history_ref`` of every history row this batch wrote."""
+        return f"import-batch:{self.pk}"
+
+    @property
+    def revert_ref(self) -> str:
+        return f"import-batch-revert:{self.pk}"
+
+    @property
+    def reason(self) -> str:
+        """The change reason of every history row this batch wrote."""
+        return f"Import of {self.file_name} (batch {self.pk})"
+
+    @property
+    def can_be_confirmed(self) -> bool:
+        return self.status == ImportStatus.PREVIEWED and not self.rows_error and not self.problems
+
+
+class RowAction(models.TextChoices):
+    NEW = "new", "New"
+    CHANGED = "changed", "Changed"
+    UNCHANGED = "unchanged", "Unchanged"
+    ERROR = "error", "Error"
+
+
+class ImportRow(models.Model):
+    """One row of a previewed batch: what it would do, with old and new values or its errors."""
+
+    Action = RowAction
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows")
+    row = models.PositiveIntegerField()
+    key = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=500, blank=True)
+    action = models.CharField(max_length=10, choices=Action)
+    # [[column, old, new], ...] and [[column, message], ...]
+    changes = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["batch", "row"]
+        indexes = [
+            models.Index(fields=["batch", "action", "row"], name="catalog_importrow_action"),
+        ]
+
+    def __str__(self):
+        return f"row {self.row}: {self.action}"

@@ -11,10 +11,20 @@ carriage return as a formula. Every CSV and XLSX export therefore writes such a 
 apostrophe in front (``=1+1`` → ``'=1+1``), and so does a value that already starts with
 apostrophes followed by one of those characters (``'=x`` → ``''=x``), so that :func:`undo_inert`
 restores the original exactly: export → import changes nothing. JSON is not made inert.
+
+Several nodes of a multi-valued taxonomy are joined by ``"; "``, and so are their reasonings,
+one per node in the same order (empty ones included, unless all are empty), so that an import
+can tell which reasoning belongs to which node.
+
+XLSX cells hold XML text, which cannot carry a carriage return (XML reads it as a line feed)
+or most other control characters. :func:`ooxml_escape` writes them as OOXML's ``_xHHHH_``
+escapes, as Excel does (and escapes a literal ``_xHHHH_`` as ``_x005F_xHHHH_``);
+:func:`ooxml_unescape` reads them back.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .models import Mitigation, Taxonomy
@@ -63,6 +73,26 @@ def undo_inert(value):
     return value
 
 
+_OOXML_LITERAL = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+_OOXML_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x0d\x0e-\x1f]")
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def ooxml_escape(value):
+    """A string as an XLSX cell must hold it to read back exactly (see the module doc)."""
+    if not isinstance(value, str) or not ("_x" in value or _OOXML_UNSAFE.search(value)):
+        return value
+    value = _OOXML_LITERAL.sub("_x005F_", value)
+    return _OOXML_UNSAFE.sub(lambda match: f"_x{ord(match.group()):04X}_", value)
+
+
+def ooxml_unescape(value: str) -> str:
+    """The inverse of :func:`ooxml_escape`, for text read from a workbook."""
+    if "_x" not in value:
+        return value
+    return _OOXML_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
+
+
 def taxonomy_columns(taxonomy: Taxonomy) -> tuple[str, str]:
     return taxonomy.slug, taxonomy.slug + REASONING_SUFFIX
 
@@ -92,7 +122,8 @@ def mitigation_row(mitigation: Mitigation, taxonomies: Iterable[Taxonomy]) -> li
     for taxonomy in taxonomies:
         placed = sorted(by_taxonomy.get(taxonomy.pk, []), key=lambda c: c.node.path)
         row.append(MULTI_VALUE_SEPARATOR.join(c.node.label for c in placed))
-        row.append(MULTI_VALUE_SEPARATOR.join(c.reasoning for c in placed if c.reasoning))
+        reasonings = [c.reasoning for c in placed]
+        row.append(MULTI_VALUE_SEPARATOR.join(reasonings) if any(reasonings) else "")
     return row
 
 

@@ -47,3 +47,12 @@ def test_a_row_has_the_base_columns_then_two_per_taxonomy():
     assert row["airm-preliminary"] == "2.3 Model Safety Engineering"
     assert row["airm-draft"] == "1.1.2 Learning Objectives"
     assert row["Status"] == "active"
+
+
+@pytest.mark.parametrize(
+    "value", ["\rreturn", "a\r\nb", "_x000D_ typed out", "_x005F_x000D_", "\x01bell", "plain"]
+)
+def test_ooxml_escapes_read_back_exactly(value):
+    escaped = spreadsheet.ooxml_escape(value)
+    assert "\r" not in escaped and "\x01" not in escaped
+    assert spreadsheet.ooxml_unescape(escaped) == value

@@ -1,0 +1,366 @@
+"""The admin's spreadsheet pages: import batches (upload → preview → confirm → revert) and exports.
+
+These are our own admin views on top of :mod:`catalog.imports`, not django-import-export's
+ImportMixin: that mixin previews every row in one table, imports row by row through a
+Resource (a few hundred rows a second) and has no notion of a batch that can be reverted.
+Here the preview is summarised and paginated from the stored per-row plan, the confirm
+re-runs the same pipeline in one transaction, and exports go through :mod:`catalog.exports`,
+so every exported cell is formula-safe.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from . import exports
+from .imports.batches import (
+    import_batch_cancel,
+    import_batch_confirm,
+    import_batch_preview,
+    import_batch_revert,
+)
+from .models import ImportBatch, ImportKind, RowAction
+
+PAGE_SIZE = 50
+DIFF_MIN_LENGTH = 80  # shorter values are shown whole, old above new
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+class BoundedUploadHandler(FileUploadHandler):
+    """Stops reading an upload once it is larger than IMPORT_MAX_BYTES."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = settings.IMPORT_MAX_BYTES
+        self.received = 0
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.exceeded = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label="The file holds", choices=ImportKind.choices)
+    file = forms.FileField(
+        label="Spreadsheet",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.tab,.txt,.xlsx,.json"}),
+    )
+
+
+class RevertForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the revert",
+        max_length=500,
+        help_text="Recorded in the history of every record the revert changes.",
+    )
+
+
+# --------------------------------------------------------------------------- preview helpers
+
+
+def inline_diff(old: str, new: str):
+    """Word-level differences of two long texts, as <del>/<ins> markup (escaped)."""
+    old_words, new_words = re.split(r"(\s+)", old), re.split(r"(\s+)", new)
+    parts = []
+    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            parts.append(("{}", "".join(old_words[a1:a2])))
+            continue
+        if a2 > a1:
+            parts.append(("<del>{}</del>", "".join(old_words[a1:a2])))
+        if b2 > b1:
+            parts.append(("<ins>{}</ins>", "".join(new_words[b1:b2])))
+    return format_html_join("", "{}", ((format_html(t, v),) for t, v in parts))
+
+
+def _present(row) -> list[dict]:
+    shown = []
+    for heading, old, new in row.changes:
+        long = len(old) + len(new) > DIFF_MIN_LENGTH and old and new
+        diff = inline_diff(old, new) if long else None
+        shown.append({"column": heading, "old": old, "new": new, "diff": diff})
+    return shown
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "file_name",
+        "kind",
+        "status",
+        "created_by",
+        "created_at",
+        "rows_total",
+        "rows_new",
+        "rows_changed",
+        "rows_unchanged",
+        "rows_error",
+    )
+    list_display_links = ("id", "file_name")
+    list_filter = ("status", "kind")
+    search_fields = ("file_name", "checksum")
+    list_select_related = ("created_by",)
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("catalog.add_importbatch")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("upload/", self._upload_entry, name="{}_{}_upload".format(*info)),
+            path(
+                "<int:batch_id>/confirm/",
+                wrap(self.confirm_view),
+                name="{}_{}_confirm".format(*info),
+            ),
+            path(
+                "<int:batch_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)
+            ),
+            path(
+                "<int:batch_id>/revert/", wrap(self.revert_view), name="{}_{}_revert".format(*info)
+            ),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request, **extra):
+        return {**self.admin_site.each_context(request), "opts": self.opts, **extra}
+
+    # ----------------------------------------------------------------- upload
+
+    def add_view(self, request, form_url="", extra_context=None):
+        url = reverse("admin:catalog_importbatch_upload")
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
+
+    @csrf_exempt
+    def _upload_entry(self, request, *args, **kwargs):
+        """Bound the upload before anything reads the request body, then check CSRF, the
+        sign-in and the permission as every admin view does (Django's documented pattern)."""
+        handler = BoundedUploadHandler(request)
+        request.upload_handlers.insert(0, handler)
+        request.import_upload_handler = handler
+        return self.admin_site.admin_view(self.upload_view)(request, *args, **kwargs)
+
+    def upload_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        handler = getattr(request, "import_upload_handler", None)
+        if request.method == "POST":
+            form = ImportUploadForm(request.POST, request.FILES)
+            if handler is not None and handler.exceeded:
+                form.is_valid()
+                form.errors.pop("file", None)
+                form.add_error(
+                    "file",
+                    f"The file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}, the "
+                    "most one import takes. Split it into several files.",
+                )
+            elif form.is_valid():
+                batch = import_batch_preview(
+                    upload=form.cleaned_data["file"],
+                    kind=form.cleaned_data["kind"],
+                    actor=request.user,
+                )
+                return redirect("admin:catalog_importbatch_change", batch.pk)
+        else:
+            form = ImportUploadForm(initial={"kind": request.GET.get("kind")})
+        return render(
+            request,
+            "admin/catalog/importbatch/upload.html",
+            self._context(
+                request,
+                title="Import a spreadsheet",
+                form=form,
+                max_bytes=settings.IMPORT_MAX_BYTES,
+                max_rows=settings.IMPORT_MAX_ROWS,
+                preview_hours=settings.IMPORT_PREVIEW_HOURS,
+            ),
+        )
+
+    # ----------------------------------------------------------------- the batch page
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=object_id)
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        counts = {
+            RowAction.ERROR: batch.rows_error,
+            RowAction.CHANGED: batch.rows_changed,
+            RowAction.NEW: batch.rows_new,
+            RowAction.UNCHANGED: batch.rows_unchanged,
+        }
+        show = request.GET.get("show")
+        if show not in counts:
+            show = next((action for action, count in counts.items() if count), RowAction.NEW)
+        page = Paginator(batch.rows.filter(action=show).order_by("row"), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        rows = [{"row": row, "changes": _present(row)} for row in page.object_list]
+        is_uploader = batch.created_by_id is not None and batch.created_by_id == request.user.pk
+        return render(
+            request,
+            "admin/catalog/importbatch/detail.html",
+            self._context(
+                request,
+                title=f"Import batch {batch.pk}: {batch.file_name}",
+                batch=batch,
+                tabs=[(action, RowAction(action).label, count) for action, count in counts.items()],
+                show=show,
+                page=page,
+                rows=rows,
+                is_uploader=is_uploader,
+                can_confirm=batch.can_be_confirmed and is_uploader,
+                can_revert=batch.status == ImportBatch.Status.APPLIED
+                and request.user.has_perm("catalog.change_importbatch"),
+            ),
+        )
+
+    # ----------------------------------------------------------------- transitions
+
+    def _batch(self, request, batch_id) -> ImportBatch:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(ImportBatch, pk=batch_id)
+
+    @staticmethod
+    def _back(batch):
+        return redirect("admin:catalog_importbatch_change", batch.pk)
+
+    def confirm_view(self, request, batch_id):
+        return require_POST(self._confirm)(request, batch_id)
+
+    def _confirm(self, request, batch_id):
+        batch = self._batch(request, batch_id)
+        try:
+            batch = import_batch_confirm(batch=batch, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return self._back(batch)
+        if batch.status == ImportBatch.Status.APPLIED:
+            messages.success(
+                request,
+                f"Applied: {batch.rows_new:,} new, {batch.rows_changed:,} changed, "
+                f"{batch.rows_unchanged:,} unchanged. Every change is in the history as "
+                f"“{batch.reason}”.",
+            )
+        else:
+            messages.error(request, batch.note or "The import failed; nothing was written.")
+        return self._back(batch)
+
+    def cancel_view(self, request, batch_id):
+        return require_POST(self._cancel)(request, batch_id)
+
+    def _cancel(self, request, batch_id):
+        batch = self._batch(request, batch_id)
+        try:
+            import_batch_cancel(batch=batch, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Cancelled; the uploaded file was deleted.")
+        return self._back(batch)
+
+    def revert_view(self, request, batch_id):
+        if not request.user.has_perm("catalog.change_importbatch"):
+            raise PermissionDenied
+        batch = get_object_or_404(ImportBatch, pk=batch_id)
+        form = RevertForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                counts = import_batch_revert(
+                    batch=batch, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                done = ", ".join(f"{count:,} {what}" for what, count in counts.items())
+                messages.success(request, f"Reverted batch {batch.pk}: {done or 'nothing to do'}.")
+                return self._back(batch)
+        return render(
+            request,
+            "admin/catalog/importbatch/revert.html",
+            self._context(request, title=f"Revert import batch {batch.pk}", batch=batch, form=form),
+        )
+
+
+# --------------------------------------------------------------------------- exports
+
+
+class SpreadsheetExportMixin:
+    """Export actions and a "this list" export for the mitigation changelist, both through
+    :mod:`catalog.exports` (formula-safe cells, streamed)."""
+
+    actions = ["export_csv", "export_xlsx", "export_json"]
+    export_filename = "airm-mitigations"
+
+    def get_urls(self):
+        return [
+            path(
+                "export/<str:fmt>/",
+                self.admin_site.admin_view(self.export_view),
+                name="catalog_mitigation_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, fmt):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if fmt not in exports.FORMATS:
+            raise Http404(f"No export format {fmt}.")
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("These list filters are not valid.")
+        return exports.response(
+            changelist.get_queryset(request).order_by("number"), fmt, self.export_filename
+        )
+
+    def _export(self, queryset, fmt):
+        return exports.response(queryset.order_by("number"), fmt, self.export_filename)
+
+    @admin.action(description="Export the selected mitigations as CSV")
+    def export_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    @admin.action(description="Export the selected mitigations as XLSX")
+    def export_xlsx(self, request, queryset):
+        return self._export(queryset, "xlsx")
+
+    @admin.action(description="Export the selected mitigations as JSON")
+    def export_json(self, request, queryset):
+        return self._export(queryset, "json")
