@@ -610,36 +610,3 @@ def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> Mitig
         merged_from=mitigation_merged_from(mitigation),
         timeline=mitigation_timeline(mitigation),
     )
-
-
-def mitigation_list_filtered(
-    *,
-    node: TaxonomyNode | None = None,
-    source=None,
-    status: str | None = None,
-    search: str = "",
-):
-    """Mitigations for an export: in ``node``'s subtree, from ``source``, with ``status``, and
-    whose name, definition or section contains ``search`` (any case); in public-ID order.
-
-    A stop-gap for the command line until the list page's FilterSet (catalog/filters.py) is
-    shared: the export command should then filter through that instead.
-    """
-    queryset = Mitigation.objects.all()
-    if node is not None:
-        queryset = queryset.filter(
-            pk__in=Classification.objects.filter(
-                taxonomy_id=node.taxonomy_id, node__path__startswith=node.path
-            ).values("mitigation_id")
-        )
-    if source is not None:
-        queryset = queryset.filter(source=source)
-    if status:
-        queryset = queryset.filter(status=status)
-    if search:
-        queryset = queryset.filter(
-            Q(name__icontains=search)
-            | Q(definition__icontains=search)
-            | Q(section_path__icontains=search)
-        )
-    return queryset.order_by("number")

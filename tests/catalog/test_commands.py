@@ -214,3 +214,24 @@ def test_exported_formula_like_cells_are_inert(tmp_path):
     MitigationFactory(name="=2+3 controls", source=SourceDocument.objects.get(short_ref="NIST2024"))
     rows = csv_text(run_export("--search", "2+3").encode())
     assert rows[1][1] == "'=2+3 controls"
+
+
+def test_export_takes_the_list_page_filters_as_they_are_in_its_address():
+    rows = csv_text(
+        run_export(
+            "--query", "http://127.0.0.1:8000/mitigations/?airm-preliminary=3&lifecycle=deploy"
+        ).encode()
+    )[1:]
+    expected = set(
+        Mitigation.objects.active()
+        .filter(classifications__node__path__startswith="/3/")
+        .filter(classifications__taxonomy__slug="lifecycle", classifications__node__code="deploy")
+        .values_list("number", flat=True)
+    )
+    assert expected
+    assert {Mitigation.objects.get(name=row[1]).number for row in rows} == expected
+
+
+def test_export_reports_a_bad_list_filter_naming_the_parameter():
+    with pytest.raises(CommandError, match=r"year_min"):
+        run_export("--query", "year_min=soon")
