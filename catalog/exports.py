@@ -1,7 +1,8 @@
 """Streamed exports of any list of mitigations as CSV, XLSX or JSON.
 
-Rows are read in chunks (``iterator(chunk_size=…)`` with the classifications prefetched per
-chunk), so an export of 100,000 rows runs in constant memory and a fixed number of queries per
+Rows are read as plain values (no model instances: building 100,000 of them would cost more
+than the query) in chunks of :data:`CHUNK_SIZE`, each chunk's classifications in one more
+query, so an export of 100,000 rows runs in constant memory and a fixed number of queries per
 chunk. CSV and JSON are produced as the response streams; XLSX, a zip archive, is written to a
 temporary file with openpyxl's write-only mode and then streamed from there.
 """
@@ -12,15 +13,17 @@ import codecs
 import csv
 import json
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import batched
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from . import spreadsheet
-from .models import Classification, Mitigation, Taxonomy
+from .models import Classification, Mitigation, Taxonomy, TaxonomyNode
 
 CHUNK_SIZE = 2000
 FORMATS = {
@@ -34,24 +37,48 @@ def export_taxonomies() -> list[Taxonomy]:
     return list(Taxonomy.objects.all())
 
 
-def export_queryset(queryset: QuerySet[Mitigation]) -> Iterator[Mitigation]:
-    """The mitigations of ``queryset`` with everything a row needs, read chunk by chunk."""
-    return (
-        queryset.select_related("source", "merged_into")
-        .prefetch_related(
-            Prefetch("classifications", queryset=Classification.objects.select_related("node"))
+RECORD_FIELDS = (
+    "pk",
+    "number",
+    "name",
+    "definition",
+    "source__short_ref",
+    "section_path",
+    "status",
+    "merged_into__number",
+    "status_note",
+    "updated_at",
+)
+
+
+def export_records(queryset: QuerySet[Mitigation]) -> Iterator[spreadsheet.ExportRecord]:
+    """The mitigations of ``queryset``, in its order, as export records, chunk by chunk.
+
+    Queries: the nodes once, the mitigations (one cursor), and per chunk its classifications.
+    """
+    nodes = {node.pk: node for node in TaxonomyNode.objects.only("code", "name", "path")}
+    values = queryset.values_list(*RECORD_FIELDS).iterator(chunk_size=CHUNK_SIZE)
+    for chunk in batched(values, CHUNK_SIZE):
+        placements: dict[int, list[spreadsheet.PlacedNode]] = defaultdict(list)
+        classified = (
+            Classification.objects.filter(mitigation_id__in=[row[0] for row in chunk])
+            .order_by()
+            .values_list("mitigation_id", "taxonomy_id", "node_id", "reasoning")
         )
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
+        for mitigation_id, taxonomy_id, node_id, reasoning in classified:
+            placements[mitigation_id].append(
+                spreadsheet.PlacedNode(taxonomy_id, nodes[node_id], reasoning)
+            )
+        for pk, *fields in chunk:
+            yield spreadsheet.ExportRecord(*fields, placements=placements[pk])
 
 
 def rows(queryset: QuerySet[Mitigation], taxonomies: list[Taxonomy]) -> Iterator[list[str]]:
     """The header, then one row per mitigation, every cell made inert."""
     yield spreadsheet.header(taxonomies)
-    for mitigation in export_queryset(queryset):
-        yield [
-            spreadsheet.make_inert(v) for v in spreadsheet.mitigation_row(mitigation, taxonomies)
-        ]
+    inert = spreadsheet.make_inert
+    for record in export_records(queryset):
+        yield [inert(value) for value in spreadsheet.record_row(record, taxonomies)]
 
 
 class _Echo:
@@ -74,8 +101,8 @@ def iter_json(queryset: QuerySet[Mitigation], taxonomies: list[Taxonomy]) -> Ite
         + b', "mitigations": ['
     )
     first = True
-    for mitigation in export_queryset(queryset):
-        document = spreadsheet.mitigation_document(mitigation, taxonomies)
+    for record in export_records(queryset):
+        document = spreadsheet.record_document(record, taxonomies)
         yield (b"" if first else b",") + b"\n" + json.dumps(document, ensure_ascii=False).encode()
         first = False
     yield b"\n]}\n"
@@ -84,22 +111,26 @@ def iter_json(queryset: QuerySet[Mitigation], taxonomies: list[Taxonomy]) -> Ite
 def write_xlsx(table: Iterable[list[str]], target) -> None:
     """Write ``table`` to ``target`` (a path or binary file) as a one-sheet workbook.
 
-    Every cell is written as a string: openpyxl would otherwise store a string that starts
-    with ``=`` as a formula. Control characters are OOXML-escaped so that they read back
-    exactly (:func:`catalog.spreadsheet.ooxml_escape`).
+    Every cell is text: values come made inert, and a string that still starts with ``=`` is
+    written as a typed string cell, never as the formula openpyxl would otherwise store.
+    Control characters are OOXML-escaped so that they read back exactly
+    (:func:`catalog.spreadsheet.ooxml_escape`).
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
+    def as_text(value):
+        if isinstance(value, str) and value.startswith("="):
+            # openpyxl would store it as a formula; rows() makes these inert, this is a guard.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return spreadsheet.ooxml_escape(value)
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Mitigations")
     for row in table:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=spreadsheet.ooxml_escape(value))
-            cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([as_text(value) for value in row])
     workbook.save(target)
 
 

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from .models import Mitigation, Taxonomy
+from .models import Mitigation, Taxonomy, TaxonomyNode, format_public_id
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 INERT_PREFIX = "'"
@@ -104,49 +106,100 @@ def header(taxonomies: Iterable[Taxonomy]) -> list[str]:
     return columns
 
 
-def mitigation_row(mitigation: Mitigation, taxonomies: Iterable[Taxonomy]) -> list[str]:
-    """The row for ``mitigation``; its classifications (with nodes) should be prefetched."""
-    by_taxonomy: dict[int, list] = {}
-    for classification in mitigation.classifications.all():
-        by_taxonomy.setdefault(classification.taxonomy_id, []).append(classification)
+@dataclass(frozen=True)
+class PlacedNode:
+    taxonomy_id: int
+    node: TaxonomyNode
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """What a row holds of one mitigation: plain values, read without building models."""
+
+    number: int
+    name: str
+    definition: str
+    source: str  # the document's short reference
+    section_path: str
+    status: str
+    merged_into: int | None  # the number of the record it was merged into
+    status_note: str
+    updated_at: datetime
+    placements: list[PlacedNode] = field(default_factory=list)
+
+    @property
+    def public_id(self) -> str:
+        return format_public_id(self.number)
+
+    def placed_in(self, taxonomy: Taxonomy) -> list[PlacedNode]:
+        return sorted(
+            (p for p in self.placements if p.taxonomy_id == taxonomy.pk),
+            key=lambda p: p.node.path,
+        )
+
+    @classmethod
+    def of(cls, mitigation: Mitigation) -> ExportRecord:
+        """The record of a model instance (its classifications and nodes best prefetched)."""
+        return cls(
+            number=mitigation.number,
+            name=mitigation.name,
+            definition=mitigation.definition,
+            source=mitigation.source.short_ref,
+            section_path=mitigation.section_path,
+            status=mitigation.status,
+            merged_into=mitigation.merged_into.number if mitigation.merged_into_id else None,
+            status_note=mitigation.status_note,
+            updated_at=mitigation.updated_at,
+            placements=[
+                PlacedNode(c.taxonomy_id, c.node, c.reasoning)
+                for c in mitigation.classifications.all()
+            ],
+        )
+
+
+def record_row(record: ExportRecord, taxonomies: Iterable[Taxonomy]) -> list[str]:
+    """The spreadsheet row of ``record`` (values as they are: the writer makes them inert)."""
     row = [
-        mitigation.public_id,
-        mitigation.name,
-        mitigation.definition,
-        mitigation.source.short_ref,
-        mitigation.section_path,
-        mitigation.status,
-        mitigation.merged_into.public_id if mitigation.merged_into_id else "",
-        mitigation.status_note,
+        record.public_id,
+        record.name,
+        record.definition,
+        record.source,
+        record.section_path,
+        record.status,
+        format_public_id(record.merged_into) if record.merged_into else "",
+        record.status_note,
     ]
     for taxonomy in taxonomies:
-        placed = sorted(by_taxonomy.get(taxonomy.pk, []), key=lambda c: c.node.path)
-        row.append(MULTI_VALUE_SEPARATOR.join(c.node.label for c in placed))
-        reasonings = [c.reasoning for c in placed]
+        placed = record.placed_in(taxonomy)
+        row.append(MULTI_VALUE_SEPARATOR.join(p.node.label for p in placed))
+        reasonings = [p.reasoning for p in placed]
         row.append(MULTI_VALUE_SEPARATOR.join(reasonings) if any(reasonings) else "")
     return row
 
 
-def mitigation_document(mitigation: Mitigation, taxonomies: Iterable[Taxonomy]) -> dict:
+def record_document(record: ExportRecord, taxonomies: Iterable[Taxonomy]) -> dict:
     """The JSON form of one mitigation (values as they are, nothing made inert)."""
-    by_taxonomy: dict[int, list] = {}
-    for classification in mitigation.classifications.all():
-        by_taxonomy.setdefault(classification.taxonomy_id, []).append(classification)
     return {
-        "id": mitigation.public_id,
-        "name": mitigation.name,
-        "definition": mitigation.definition,
-        "source": mitigation.source.short_ref,
-        "section": mitigation.section_path,
-        "status": mitigation.status,
-        "merged_into": mitigation.merged_into.public_id if mitigation.merged_into_id else None,
-        "status_note": mitigation.status_note,
-        "updated_at": mitigation.updated_at.isoformat(),
+        "id": record.public_id,
+        "name": record.name,
+        "definition": record.definition,
+        "source": record.source,
+        "section": record.section_path,
+        "status": record.status,
+        "merged_into": format_public_id(record.merged_into) if record.merged_into else None,
+        "status_note": record.status_note,
+        "updated_at": record.updated_at.isoformat(),
         "classifications": {
             taxonomy.slug: [
-                {"code": c.node.code, "name": c.node.name, "reasoning": c.reasoning}
-                for c in sorted(by_taxonomy.get(taxonomy.pk, []), key=lambda c: c.node.path)
+                {"code": p.node.code, "name": p.node.name, "reasoning": p.reasoning}
+                for p in record.placed_in(taxonomy)
             ]
             for taxonomy in taxonomies
         },
     }
+
+
+def mitigation_row(mitigation: Mitigation, taxonomies: Iterable[Taxonomy]) -> list[str]:
+    """The row of one model instance (see :func:`record_row`)."""
+    return record_row(ExportRecord.of(mitigation), taxonomies)

@@ -74,12 +74,30 @@ def test_retired_and_merged_records_export_their_status():
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
 def test_the_number_of_queries_does_not_grow_with_the_rows(fmt, django_assert_num_queries):
-    # taxonomies, then per chunk: mitigations, classifications (one chunk here)
-    with django_assert_num_queries(3):
+    # taxonomies, nodes, the mitigations, then per chunk of 2,000 its classifications
+    with django_assert_num_queries(4):
         export_bytes(Mitigation.objects.all(), fmt)
     MitigationFactory.create_batch(20)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         export_bytes(Mitigation.objects.all(), fmt)
+
+
+def test_a_long_export_reads_one_classification_query_per_chunk(
+    monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 10)
+    total = Mitigation.objects.count()
+    chunks = -(-total // 10)
+    with django_assert_num_queries(3 + chunks):
+        rows = list(
+            csv.reader(
+                io.StringIO(export_bytes(Mitigation.objects.all(), "csv").decode("utf-8-sig"))
+            )
+        )
+    assert len(rows) == total + 1
+    by_id = {row[0]: row for row in rows[1:]}
+    adversarial = Mitigation.objects.get(name="Adversarial training")
+    assert by_id[adversarial.public_id][8] == "2.3 Model Safety Engineering"
 
 
 def test_the_http_response_names_the_file_and_streams(client):
