@@ -610,3 +610,20 @@ def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> Mitig
         merged_from=mitigation_merged_from(mitigation),
         timeline=mitigation_timeline(mitigation),
     )
+
+
+def mitigation_get_removal(number: int):
+    """The history row that removed mitigation ``number``, with the version before it
+    (``last_version``), if the record is gone; None if it exists or never did."""
+    if Mitigation.objects.filter(number=number).exists():
+        return None
+    rows = list(
+        Mitigation.history.filter(number=number)
+        .select_related("history_user", "source")
+        .order_by("-history_date", "-history_id")[:2]
+    )
+    if not rows or rows[0].history_type != "-":
+        return None
+    removal = rows[0]
+    removal.last_version = rows[1] if len(rows) > 1 else rows[0]
+    return removal

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from . import coverage as coverage_chart
 from . import exports, filters, selectors
+from .history import ref_url
 from .models import parse_public_id
 
 
@@ -51,7 +52,7 @@ def mitigation_detail(request, public_id):
     number = parse_public_id(public_id)
     mitigation = selectors.mitigation_get_for_page(number) if number else None
     if mitigation is None:
-        raise Http404(f"No mitigation {public_id}.")
+        return _mitigation_gone(request, number, public_id)
     if public_id != mitigation.public_id:
         # MIT's "A0983_Gipiškis2024" or an unpadded "A983": one canonical address per record.
         return redirect(mitigation, permanent=True)
@@ -67,6 +68,20 @@ def mitigation_detail(request, public_id):
             "today": timezone.localdate(),
             "panels": settings.CATALOG_MITIGATION_PANELS,
         },
+    )
+
+
+def _mitigation_gone(request, number, public_id):
+    """A public ID whose record was removed (by reverting the import that created it) still
+    resolves: 410 Gone, with the record's last version and why it went. Never used: 404."""
+    removal = selectors.mitigation_get_removal(number) if number else None
+    if removal is None:
+        raise Http404(f"No mitigation {public_id}.")
+    return render(
+        request,
+        "catalog/mitigation_removed.html",
+        {"removal": removal, "ref_url": ref_url(removal.history_ref)},
+        status=410,
     )
 
 

@@ -574,6 +574,23 @@ def test_reverting_a_batch_restores_every_previous_version_and_is_itself_history
     assert services.mitigation_next_number() > 901
 
 
+def test_a_record_removed_by_a_revert_still_resolves_as_gone(tmp_path, admin, curator, client):
+    path = write_csv(
+        tmp_path / "batch.csv",
+        mit_rows(["A0902_NIST2024", "Created by mistake", "A short definition", "NIST2024", "3.2"]),
+    )
+    _, batch = import_one(path, actor=admin)
+    assert client.get("/mitigations/A0902/").status_code == 200
+    import_batch_revert(batch=batch, actor=curator, reason="Wrong file")
+
+    response = client.get("/mitigations/A0902/")
+    assert response.status_code == 410
+    assert "Created by mistake" in response.text
+    assert "Revert of import batch" in response.text
+    assert "never given to another record" in response.text
+    assert client.get("/mitigations/A0903/").status_code == 404
+
+
 def test_a_revert_is_refused_when_a_record_changed_again_since(tmp_path, admin):
     target = Mitigation.objects.get(name="Robustness certificates")
     path = write_csv(
