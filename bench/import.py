@@ -207,27 +207,18 @@ def step_die_plain(path: str) -> dict:
     The catalog never writes this way; this is measured in the benchmark's throwaway
     database only, to compare with the library's usual speed."""
     import tablib
-    from import_export import fields, resources, widgets
 
     from catalog.history import change_context
-    from catalog.models import Mitigation, SourceDocument
-    from catalog.resources import PublicIdWidget
+    from catalog.resources import MitigationResource
 
-    class PlainResource(resources.ModelResource):
-        public_id = fields.Field(attribute="number", column_name="ID", widget=PublicIdWidget())
-        name = fields.Field(attribute="name", column_name="Name")
-        definition = fields.Field(attribute="definition", column_name="Definition")
-        source = fields.Field(
-            attribute="source",
-            column_name="Source",
-            widget=widgets.ForeignKeyWidget(SourceDocument, field="short_ref"),
-        )
-        section = fields.Field(attribute="section_path", column_name="Section")
+    class PlainResource(MitigationResource):
+        """The catalog's resource with django-import-export's own save (``Model.save()``)."""
 
-        class Meta:
-            model = Mitigation
-            fields = ("public_id", "name", "definition", "source", "section")
-            import_id_fields = ("public_id",)
+        def before_save_instance(self, instance, row, **kwargs):
+            pass
+
+        def do_instance_save(self, instance, is_create):
+            instance.save()
 
     with open(path, encoding="utf-8-sig") as handle:
         dataset = tablib.Dataset().load(handle.read(), format="csv")
