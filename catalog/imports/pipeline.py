@@ -67,6 +67,11 @@ class RowPlan:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     item: object | None = None
+    # The services' field names of ``changes``, one each in the same order (a model field, a
+    # taxonomy slug or "<slug> reasoning"), for consumers that act on fields, not headings.
+    fields: list[str] = field(default_factory=list)
+    # Whether the file gave the key (a row without an ID gets the next free public ID).
+    key_given: bool = True
 
     def add_error(self, where: str, message: str) -> None:
         self.errors.append((where, message))
@@ -295,6 +300,7 @@ class Importer:
             (self.mapping.heading(self.field_names.get(c.field, c.field)), c.old, c.new)
             for c in outcome.changes
         ]
+        plan.fields = [c.field for c in outcome.changes]
         for field_name, messages in outcome.errors.items():
             for message in messages:
                 plan.add_error(self.where(field_name) if field_name else "", message)
@@ -344,6 +350,7 @@ class MitigationImporter(Importer):
             public_number = self.next_number
             self.next_number += 1
         plan.key = format_public_id(public_number) if public_number else raw_id
+        plan.key_given = bool(raw_id)
         data = {"name": self.text(cells, "name", plan)}
         plan.label = data["name"][:500]
         for name in ("definition", "section_path"):
