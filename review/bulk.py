@@ -266,8 +266,20 @@ def _record(upload: ProposalUpload, report: ImportReport, planner: _Planner) -> 
     upload.proposal_count = planner.count
 
 
+SOURCE_HINT = (
+    "Only source documents already in the catalog can be cited; ask a curator to add it first."
+)
+
+
 def _plan(upload: ProposalUpload, path: Path, planner: _Planner) -> ImportReport:
-    report, _ = run(path, file_name=upload.file_name, kind=ImportKind.MITIGATIONS, on_chunk=planner)
+    """The admin import's own dry run: mitigation layouts only, nothing written."""
+    report, _ = run(
+        path,
+        file_name=upload.file_name,
+        kind=ImportKind.MITIGATIONS,
+        on_chunk=planner,
+        source_hint=SOURCE_HINT,
+    )
     return report
 
 

@@ -35,6 +35,7 @@ from django.db import IntegrityError
 
 from .. import services
 from ..models import (
+    Classification,
     DocType,
     ImportKind,
     MitigationStatus,
@@ -50,6 +51,10 @@ from .layouts import Mapping, detect
 from .readers import FileProblem, open_table
 
 CHUNK_SIZE = 2000
+SOURCE_HINT = (
+    "Import the documents first (a documents import in the admin, or --documents on the "
+    "command line)."
+)
 TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
 
@@ -157,8 +162,18 @@ class Importer:
     chunk_size: int = CHUNK_SIZE
     field_names: dict[str, str] = {}  # service field name → layout field name, where they differ
 
-    def __init__(self, mapping: Mapping, report: ImportReport, *, pending: dict | None = None):
+    def __init__(
+        self,
+        mapping: Mapping,
+        report: ImportReport,
+        *,
+        pending: dict | None = None,
+        source_hint: str | None = None,
+    ):
         self.mapping = mapping
+        # What a row naming an unknown source document is told to do (who reads the report
+        # decides: an admin imports the documents, a contributor asks a curator).
+        self.source_hint = source_hint or SOURCE_HINT
         self.table = mapping.table
         self.layout = mapping.layout
         self.report = report
@@ -373,8 +388,7 @@ class MitigationImporter(Importer):
         elif source is None:
             plan.add_error(
                 self.where("source"),
-                f"No source document “{short_ref}”. Import the documents first "
-                "(a documents import in the admin, or --documents on the command line).",
+                f"No source document “{short_ref}”. {self.source_hint}",
             )
         return source
 
@@ -444,6 +458,7 @@ class MitigationImporter(Importer):
                         f"{len(codes)} nodes but {len(text.split('; '))} reasonings: give one "
                         "per node, in the same order, separated by “; ”.",
                     )
+                self._check_reasonings(reasonings, plan, reasoning_where)
             if not taxonomy.multi_valued and len(codes) > 1:
                 plan.add_error(where, f"{taxonomy.name} allows one node per mitigation.")
             placements[taxonomy] = [
@@ -452,6 +467,14 @@ class MitigationImporter(Importer):
                 if node is not None
             ]
         return placements
+
+    REASONING_MAX = Classification._meta.get_field("reasoning").max_length
+
+    def _check_reasonings(self, reasonings, plan: RowPlan, where: str) -> None:
+        if any(len(reasoning or "") > self.REASONING_MAX for reasoning in reasonings):
+            plan.add_error(
+                where, f"Keep each reasoning under {self.REASONING_MAX:,} characters (one line)."
+            )
 
     def _cell_nodes(self, taxonomy: Taxonomy, cell: str):
         """``(codes, nodes, errors)`` for a taxonomy cell; cells repeat, so each is read once."""
@@ -492,6 +515,7 @@ class MitigationImporter(Importer):
                 node = self._node(taxonomy, str(entry.get("code", "")).strip(), plan, where)
                 reasoning = entry.get("reasoning")
                 reasoning = "" if reasoning is None else str(reasoning)
+                self._check_reasonings([reasoning], plan, where)
                 if node is not None:
                     wanted.append(services.BulkPlacement(node, reasoning))
             placements[taxonomy] = wanted
@@ -619,7 +643,12 @@ IMPORTERS = {
 
 
 def prepare(
-    path: Path, *, file_name: str, kind: str | None = None, pending: dict | None = None
+    path: Path,
+    *,
+    file_name: str,
+    kind: str | None = None,
+    pending: dict | None = None,
+    source_hint: str | None = None,
 ) -> tuple[ImportReport, Importer | None]:
     """Open ``path`` and pick its importer; the report lists the problems when there is none."""
     report = ImportReport(file_name=file_name, kind=kind or "")
@@ -642,7 +671,9 @@ def prepare(
         )
     if report.problems:
         return report, None
-    return report, IMPORTERS[mapping.layout.kind](mapping, report, pending=pending)
+    return report, IMPORTERS[mapping.layout.kind](
+        mapping, report, pending=pending, source_hint=source_hint
+    )
 
 
 def run(
@@ -657,10 +688,14 @@ def run(
     pending: dict | None = None,
     on_chunk=None,
     progress=None,
+    source_hint: str | None = None,
 ) -> tuple[ImportReport, Importer | None]:
     """Read, check and plan ``path`` (and write it, when ``apply``, inside the caller's
-    transaction: the caller must roll back unless ``report.ok``)."""
-    report, importer = prepare(path, file_name=file_name, kind=kind, pending=pending)
+    transaction: the caller must roll back unless ``report.ok``). Without ``apply`` nothing
+    is written: ``on_chunk`` receives every row's :class:`RowPlan` (a dry run)."""
+    report, importer = prepare(
+        path, file_name=file_name, kind=kind, pending=pending, source_hint=source_hint
+    )
     if importer is None:
         return report, None
     try:
