@@ -80,7 +80,7 @@ def test_the_batch_page_lists_proposals_by_row_with_their_states(client, contrib
     assert page.context["counts"].rejected == 1
     rows = [(p.batch_row, p.state) for p in page.context["proposals"]]
     assert rows == [(2, "rejected"), (3, "submitted")]
-    assert "from a spreadsheet of 2 rows (AIRM Curator export)" in page.text
+    assert "from a spreadsheet of 2 rows in the layout “AIRM Curator export”" in page.text
 
 
 def test_the_report_names_each_proposal_not_applied_and_why(
