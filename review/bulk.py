@@ -33,7 +33,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.imports.batches import store_upload, upload_dir
@@ -407,6 +407,9 @@ def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str) ->
                 )
             except ValidationError as error:
                 raise _Rollback("Nothing was proposed: " + " ".join(error.messages)) from error
+            except IntegrityError as error:
+                note = f"Nothing was proposed: the database refused it ({error})."
+                raise _Rollback(note) from error
             upload.status = UploadStatus.PROPOSED
             upload.batch = batch
             upload.note = f"Proposed as batch #{batch.pk}: {len(planner.items)} proposals."

@@ -344,7 +344,7 @@ def test_the_upload_page_states_layouts_formats_and_limits(client_for, contribut
     response = client_for(contributor).get(reverse("review:upload"))
 
     assert response.status_code == 200
-    for text in ("20.0\xa0MB", "200,000 rows", "1,000 proposals", "MitigationCode", "XLSX"):
+    for text in ("20.0\xa0MB", "200,000 rows", "500 proposals", "MitigationCode", "XLSX"):
         assert text in response.text
     assert 'type="file"' in response.text and 'enctype="multipart/form-data"' in response.text
 
