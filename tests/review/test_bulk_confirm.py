@@ -362,9 +362,14 @@ def test_a_public_id_taken_before_approval_sends_the_proposal_back(
     assert outcome.proposal.mitigation.number == services.mitigation_next_number() - 1
 
 
-def test_a_new_proposal_with_its_own_id_is_applied_under_that_id(contributor, curator):
+def test_a_new_proposal_with_its_own_id_is_applied_under_that_id(contributor, curator, client):
     rows = [MIT_MITIGATION_HEADER, ["A1200", "Tabletop drills", "", "NIST2024", "3.6"]]
     (proposal,) = confirmed(contributor, rows).batch.proposals.all()
+    page = client.get(proposal.get_absolute_url())
+    assert [(row.label, row.proposed) for row in page.context["diff"]][:2] == [
+        ("Public ID", "A1200"),
+        ("Name", "Tabletop drills"),
+    ]
 
     outcome = workflow.proposal_approve(proposal=proposal, actor=curator)
 

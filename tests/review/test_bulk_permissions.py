@@ -190,6 +190,12 @@ def test_upload_actions_are_not_reachable_by_get(url_name, persona, client_for, 
     assert upload.status == UploadStatus.PREVIEWED
 
 
+def test_the_pages_of_an_upload_and_a_batch_take_no_post(client_for, contributor, curator, batch):
+    upload_page = client_for(contributor).post(batch.upload.get_absolute_url())
+    batch_page = client_for(curator).post(batch.get_absolute_url())
+    assert (upload_page.status_code, batch_page.status_code) == (405, 405)
+
+
 @pytest.mark.parametrize(
     "url_name", ["review:upload-detail", "review:upload-confirm", "review:upload-cancel"]
 )
