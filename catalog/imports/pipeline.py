@@ -328,6 +328,7 @@ class MitigationImporter(Importer):
     kind = ImportKind.MITIGATIONS
     key_field = "id"
     field_names = {"number": "id"}
+    REASONING_MAX = Classification._meta.get_field("reasoning").max_length
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -467,8 +468,6 @@ class MitigationImporter(Importer):
                 if node is not None
             ]
         return placements
-
-    REASONING_MAX = Classification._meta.get_field("reasoning").max_length
 
     def _check_reasonings(self, reasonings, plan: RowPlan, where: str) -> None:
         if any(len(reasoning or "") > self.REASONING_MAX for reasoning in reasonings):
