@@ -204,5 +204,8 @@ REVIEW_REQUIRED_APPROVALS_BY_KIND = {
     )
     if kind.strip() and count.strip()
 }
+# The most proposals one contributor's spreadsheet may make (its new and changed rows; see
+# review/bulk.py); the file limits are IMPORT_MAX_BYTES and IMPORT_MAX_ROWS as for imports.
+REVIEW_BULK_MAX_PROPOSALS = int(os.environ.get("REVIEW_BULK_MAX_PROPOSALS", "500"))
 # The address links in notification emails start with.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -9,7 +9,15 @@ Curators group (or with ``manage.py grant_curator USERNAME``).
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .models import Comment, Profile, Proposal, ProposalApproval, ProposalBatch, ProposalEvent
+from .models import (
+    Comment,
+    Profile,
+    Proposal,
+    ProposalApproval,
+    ProposalBatch,
+    ProposalEvent,
+    ProposalUpload,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -80,7 +88,38 @@ class ProposalEventAdmin(ReadOnlyAdmin):
 
 @admin.register(ProposalBatch)
 class ProposalBatchAdmin(ReadOnlyAdmin):
-    list_display = ("title", "created_by", "created_at")
+    list_display = ("id", "title", "created_by", "created_at")
+    list_display_links = ("id", "title")
+    list_select_related = ("created_by",)
+    readonly_fields = ("site_link",)
+
+    @admin.display(description="on the site")
+    def site_link(self, obj):
+        return format_html('<a href="{}">Open the batch page</a>', obj.get_absolute_url())
+
+
+@admin.register(ProposalUpload)
+class ProposalUploadAdmin(ReadOnlyAdmin):
+    """Contributors' spreadsheets: who uploaded what, with what outcome (never their files)."""
+
+    list_display = (
+        "id",
+        "file_name",
+        "status",
+        "created_by",
+        "created_at",
+        "rows_total",
+        "rows_new",
+        "rows_changed",
+        "rows_error",
+        "proposal_count",
+        "batch",
+    )
+    list_display_links = ("id", "file_name")
+    list_filter = ("status",)
+    search_fields = ("file_name", "checksum", "created_by__username")
+    list_select_related = ("created_by", "batch")
+    exclude = ("stored_file",)
 
 
 @admin.register(Profile)

@@ -4,6 +4,8 @@ A proposal stores its change in ``Proposal.changes`` in stored form (primary key
 relations), so that it survives unchanged until a curator decides it:
 
 - ``new``: ``{"name", "definition", "source", "section_path", "placements": [[node, reasoning]]}``
+  and optionally ``"number"``: the public ID's number to give the record (a spreadsheet row's
+  own ID, e.g. MIT's ``A0983``); without it the record takes the next free number when applied
 - ``edit``: any of ``{"name", "definition", "source", "section_path"}`` (only the changed ones)
 - ``reclassify``: ``{"placements": [[node, reasoning], ...]}``, in ``Proposal.taxonomy``
 - ``retire``: ``{}`` (the rationale is the reason)
@@ -28,6 +30,7 @@ from catalog.models import (
     SourceDocument,
     Taxonomy,
     TaxonomyNode,
+    format_public_id,
 )
 
 from .models import ProposalKind
@@ -40,6 +43,7 @@ FIELD_LABELS = {
     "section_path": "Section in source",
     "status": "Status",
     "into:status": "Status of the record to merge into",
+    "number": "Public ID",
 }
 EVERYTHING = "*"  # retirements and merges touch the whole record
 
@@ -195,6 +199,8 @@ class Labels:
             return str(target) if target else f"unknown record {value}"
         if key in ("status", "into:status"):
             return MitigationStatus(value).label if value in MitigationStatus.values else value
+        if key == "number":
+            return format_public_id(value)
         return str(value) if value != "" else "(empty)"
 
 
@@ -215,6 +221,8 @@ def diff(proposal, mitigation: Mitigation | None) -> list[DiffRow]:
     kind, changes = proposal.kind, proposal.changes
     if kind == ProposalKind.NEW:
         keys = ["name", "definition", "source", "section_path"]
+        if changes.get("number") is not None:
+            keys.insert(0, "number")
         pairs = [(key, None, changes.get(key)) for key in keys]
         by_taxonomy: dict[int, list] = {}
         nodes = {
@@ -263,7 +271,9 @@ def conflicts(proposal, mitigation: Mitigation | None) -> list[FieldConflict]:
     A key whose current value already equals the proposed one is no conflict: applying the
     proposal leaves it as it is.
     """
-    if proposal.kind == ProposalKind.NEW or mitigation is None:
+    if proposal.kind == ProposalKind.NEW:
+        return _number_conflicts(proposal.changes)
+    if mitigation is None:
         return []
     keys = list(proposal.base)
     current = snapshot(mitigation, keys, proposal.changes)
@@ -293,7 +303,36 @@ def conflicts(proposal, mitigation: Mitigation | None) -> list[FieldConflict]:
     ]
 
 
+def _number_conflicts(changes: dict) -> list[FieldConflict]:
+    """A new record's chosen public ID taken by another record since it was proposed."""
+    number = changes.get("number")
+    if number is None:
+        return []
+    taken = Mitigation.objects.filter(number=number).first()
+    if taken is None:
+        return []
+    return [
+        FieldConflict(
+            key="number",
+            label=FIELD_LABELS["number"],
+            base="(free)",
+            current=f"taken by {taken}",
+            proposed=format_public_id(number),
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- validation
+
+
+def _validate_number(changes: dict) -> None:
+    if "number" not in changes:
+        return
+    number = changes["number"]
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 9_999_999:
+        raise ValidationError({"number": "A public ID is A followed by up to seven digits."})
+    if Mitigation.objects.filter(number=number).exists():
+        raise ValidationError({"number": f"{format_public_id(number)} is already taken."})
 
 
 def _require_not_merged(mitigation: Mitigation) -> None:
@@ -337,6 +376,7 @@ def validate(
         if not SourceDocument.objects.filter(pk=changes.get("source")).exists():
             raise ValidationError({"source": "Choose the source document."})
         _validate_placements(changes.get("placements", []), None, "placements")
+        _validate_number(changes)
         return
     if mitigation is None:
         raise ValidationError("Name the mitigation the proposal changes.")
@@ -397,6 +437,7 @@ def apply(proposal, *, actor, reason: str, ref: str) -> Mitigation:
             source=SourceDocument.objects.get(pk=changes["source"]),
             section_path=changes.get("section_path", ""),
             placements=_placements(changes.get("placements", [])),
+            number=changes.get("number"),
             actor=actor,
             reason=reason,
             ref=ref,

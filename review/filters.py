@@ -35,6 +35,9 @@ class ProposalQueueFilter(django_filters.FilterSet):
     age = django_filters.ChoiceFilter(
         choices=AGE_CHOICES, method="filter_age", empty_label="Any age", label="Age"
     )
+    batch = django_filters.NumberFilter(
+        field_name="batch", label="Batch (number)", help_text="The proposals of one batch."
+    )
     claim = django_filters.ChoiceFilter(
         choices=(("unclaimed", "Unclaimed"), ("mine", "Claimed by me")),
         method="filter_claim",
@@ -44,7 +47,7 @@ class ProposalQueueFilter(django_filters.FilterSet):
 
     class Meta:
         model = Proposal
-        fields = ["kind", "state", "taxonomy", "author", "age", "claim"]
+        fields = ["kind", "state", "taxonomy", "author", "age", "batch", "claim"]
 
     def filter_age(self, queryset, name, value):
         return queryset.filter(submitted_at__lte=timezone.now() - timedelta(days=int(value)))

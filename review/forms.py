@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode, parse_public_id
+from catalog.models import (
+    Mitigation,
+    SourceDocument,
+    Taxonomy,
+    TaxonomyNode,
+    format_public_id,
+    parse_public_id,
+)
 
 from . import changes as proposal_changes
 from . import selectors
@@ -141,9 +148,28 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
                 self.initial.setdefault(
                     _field_name(taxonomy, "reasoning"), reasons.get(chosen[0].pk, "")
                 )
+        if self.proposal is not None and self.proposal.changes.get("number") is not None:
+            # A proposal from a spreadsheet row may carry the row's own public ID.
+            self.fields["public_id"] = forms.CharField(
+                label="Public ID",
+                max_length=30,
+                required=False,
+                help_text="From the spreadsheet. Leave it empty to give the record the next "
+                "free public ID when it is approved.",
+            )
+            self.initial.setdefault("public_id", format_public_id(self.proposal.changes["number"]))
         # Put the rationale, quote and duplicate check after the classification fields.
         for name in ("rationale", "source_quote", "not_duplicate"):
             self.fields[name] = self.fields.pop(name)
+
+    def clean_public_id(self) -> int | None:
+        typed = self.cleaned_data["public_id"].strip().upper()
+        if not typed:
+            return None
+        number = parse_public_id(typed)
+        if number is None:
+            raise forms.ValidationError(f"“{typed}” is not a public ID like A0983.")
+        return number
 
     def taxonomy_fields(self):
         return [
@@ -174,13 +200,16 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
             reasoning = data.get(_field_name(taxonomy, "reasoning"), "").strip()
             nodes = list(chosen) if taxonomy.multi_valued else [chosen]
             placements.extend([node.pk, reasoning] for node in nodes)
-        return {
+        changes = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
             "section_path": data["section_path"].strip(),
             "placements": placements,
         }
+        if data.get("public_id") is not None:
+            changes["number"] = data["public_id"]
+        return changes
 
 
 class EditForm(_RecordFields, ProposalForm):
@@ -296,6 +325,29 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=10_000,
         error_messages={"required": "Write a comment first."},
+    )
+
+
+class SpreadsheetUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet",
+        widget=forms.FileInput(attrs={"accept": ".csv,.tsv,.tab,.txt,.xlsx,.json"}),
+        error_messages={
+            "required": "Choose a file to upload.",
+            "empty": "The file is empty.",
+        },
+    )
+
+
+class BatchRationaleForm(forms.Form):
+    rationale = forms.CharField(
+        label="Why these changes?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text="Copied to every proposal of the batch; curators read it first.",
+        error_messages={
+            "required": "Say why these changes should be made: the note goes with every one."
+        },
     )
 
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from catalog.models import Mitigation, Taxonomy
+from catalog.models import Mitigation, RowAction, Taxonomy
 
 
 class ProposalKind(models.TextChoices):
@@ -45,10 +45,13 @@ DECIDED = (ProposalState.APPROVED, ProposalState.REJECTED, ProposalState.WITHDRA
 
 
 class ProposalBatch(models.Model):
-    """A group of proposals made together (e.g. from one spreadsheet).
+    """A group of proposals made together: one per new or changed row of a contributor's
+    spreadsheet (see :mod:`review.bulk`).
 
-    Proposals in a batch are still reviewed one by one; deciding a whole batch at once is left
-    to the importer that will create batches.
+    Each proposal in a batch is a proposal like any other, decided on its own page; curators
+    may also decide all of a batch's proposals awaiting review at once
+    (:func:`review.workflow.proposal_batch_approve` and its siblings), which applies the usual
+    rules to each of them.
     """
 
     title = models.CharField(max_length=200)
@@ -56,6 +59,9 @@ class ProposalBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposal_batches"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    rationale = models.TextField(
+        blank=True, help_text="The contributor's note, copied to each proposal of the batch."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -63,6 +69,9 @@ class ProposalBatch(models.Model):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("review:batch-detail", kwargs={"pk": self.pk})
 
 
 class Proposal(models.Model):
@@ -93,6 +102,8 @@ class Proposal(models.Model):
         blank=True,
         related_name="proposals",
     )
+    # The row of the batch's spreadsheet the proposal was made from.
+    batch_row = models.PositiveIntegerField(null=True, blank=True)
     # What is proposed, in stored form (primary keys for relations); see review.changes.
     changes = models.JSONField(default=dict, blank=True)
     # The touched fields' values when the proposal was made or last updated by its author.
@@ -312,3 +323,111 @@ class Profile(models.Model):
 
     def __str__(self):
         return f"Profile of {self.user}"
+
+
+# --------------------------------------------------------------------------- spreadsheet uploads
+
+
+class UploadStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed, awaiting confirmation"
+    PROPOSED = "proposed", "Proposed: a batch in the review queue"
+    NOTHING = "nothing", "Nothing to propose"
+    FAILED = "failed", "Cannot be proposed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ProposalUpload(models.Model):
+    """A contributor's spreadsheet: its preview (one :class:`ProposalUploadRow` per row) until
+    confirmed, then the :class:`ProposalBatch` it became. Changed only by :mod:`review.bulk`.
+
+    The file itself waits in ``settings.IMPORT_UPLOAD_DIR`` (private) under ``stored_file``
+    between preview and confirmation, and is deleted once the upload is proposed, cancelled,
+    failed or expired.
+    """
+
+    Status = UploadStatus
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposal_uploads"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    checksum = models.CharField("SHA-256", max_length=64, blank=True)
+    size = models.PositiveBigIntegerField("size (bytes)", default=0)
+    file_format = models.CharField("format", max_length=10, blank=True)
+    layout = models.CharField(max_length=40, blank=True)
+    layout_title = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=UploadStatus, default=UploadStatus.PREVIEWED)
+    rows_total = models.PositiveIntegerField("rows", default=0)
+    rows_new = models.PositiveIntegerField("new", default=0)
+    rows_changed = models.PositiveIntegerField("changed", default=0)
+    rows_unchanged = models.PositiveIntegerField("unchanged", default=0)
+    rows_error = models.PositiveIntegerField("errors", default=0)
+    proposal_count = models.PositiveIntegerField(
+        "proposals", default=0, help_text="How many proposals the new and changed rows make."
+    )
+    problems = models.JSONField(default=list, blank=True)
+    notices = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the previewed plan, checked on confirm."
+    )
+    stored_file = models.CharField(max_length=100, blank=True, editable=False)
+    note = models.TextField(blank=True, help_text="Why it failed or what became of it.")
+    batch = models.OneToOneField(
+        ProposalBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="upload"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=UploadStatus.values), name="review_upload_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed", batch__isnull=False)
+                | (~Q(status="proposed") & Q(batch__isnull=True)),
+                name="review_upload_proposed_iff_batch",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Upload {self.pk}: {self.file_name}"
+
+    def get_absolute_url(self):
+        return reverse("review:upload-detail", kwargs={"pk": self.pk})
+
+    @property
+    def can_be_confirmed(self) -> bool:
+        return (
+            self.status == UploadStatus.PREVIEWED
+            and not self.rows_error
+            and not self.problems
+            and self.proposal_count > 0
+        )
+
+
+class ProposalUploadRow(models.Model):
+    """One row of an upload's preview: what it changes, or its errors, and the proposals it
+    makes once confirmed (as short descriptions)."""
+
+    Action = RowAction
+
+    upload = models.ForeignKey(ProposalUpload, on_delete=models.CASCADE, related_name="rows")
+    row = models.PositiveIntegerField()
+    key = models.CharField(max_length=200, blank=True)
+    key_given = models.BooleanField(default=True)
+    label = models.CharField(max_length=500, blank=True)
+    action = models.CharField(max_length=10, choices=RowAction)
+    changes = models.JSONField(default=list, blank=True)  # [[column, old, new], ...]
+    errors = models.JSONField(default=list, blank=True)  # [[column, message], ...]
+    proposals = models.JSONField(default=list, blank=True)  # ["Edit: Name", ...]
+
+    class Meta:
+        ordering = ["upload", "row"]
+        indexes = [
+            models.Index(fields=["upload", "action", "row"], name="review_uploadrow_action"),
+        ]
+
+    def __str__(self):
+        return f"row {self.row}: {self.action}"

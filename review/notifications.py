@@ -116,3 +116,81 @@ def notify_author(proposal_id: int, what: str, note: str, actor_id: int | None) 
         f"Turn these emails off on your settings page: {_settings_url()}\n"
     )
     return _send([_message(subject, body, author.email)])
+
+
+# --------------------------------------------------------------------------- batches
+
+_BATCH_DECIDED = {
+    "approve": ("approved", "approved and applied"),
+    "reject": ("rejected", "rejected"),
+    "request_changes": ("changes requested", "sent back to you for changes"),
+}
+
+
+def notify_batch_submitted(batch_id: int) -> int:
+    """One email to the curators for a whole batch, instead of one per proposal."""
+    from .models import ProposalBatch
+
+    batch = ProposalBatch.objects.select_related("created_by").get(pk=batch_id)
+    count = batch.proposals.count()
+    url = settings.SITE_URL + batch.get_absolute_url()
+    subject = f"Batch #{batch.pk} submitted: {count} proposals from {batch.title}"
+    body = (
+        f"{_name(batch.created_by)} submitted {count} proposals for review at once, from "
+        f"{batch.title}.\n\nWhy: {batch.rationale}\n\n"
+        f"Review them one by one or as a whole: {url}\n\n"
+        "You receive this because you are a curator. Turn these emails off on your settings "
+        f"page: {_settings_url()}\n"
+    )
+    recipients = curators_to_notify(batch.created_by_id)
+    return _send([_message(subject, body, user.email) for user in recipients])
+
+
+def notify_batch_decided(
+    batch_id: int,
+    action: str,
+    note: str,
+    actor_id: int | None,
+    decided_ids: list[int],
+    sent_back_ids: list[int],
+) -> int:
+    """One email to a batch's author about a decision on the whole batch."""
+    from .models import Profile, Proposal, ProposalBatch
+
+    batch = ProposalBatch.objects.select_related("created_by").get(pk=batch_id)
+    author = batch.created_by
+    if not author.is_active or not author.email or author.pk == actor_id:
+        return 0
+    if Profile.objects.filter(user=author, email_on_my_proposals=False).exists():
+        return 0
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    who = _name(actor) if actor else "A curator"
+    short, verb = _BATCH_DECIDED[action]
+    proposals = {
+        p.pk: p
+        for p in Proposal.objects.filter(pk__in=[*decided_ids, *sent_back_ids]).select_related(
+            "mitigation", "taxonomy"
+        )
+    }
+    lines = [f"{who} decided your batch “{batch.title}” as a whole."]
+    if decided_ids:
+        lines.append(f"\n{len(decided_ids)} proposals were {verb}:")
+        lines += [f"- #{pk} {proposals[pk].title}" for pk in decided_ids if pk in proposals]
+    if sent_back_ids:
+        lines.append(
+            f"\n{len(sent_back_ids)} came back to you because their record changed since you "
+            "made them; please update and resubmit them:"
+        )
+        lines += [
+            f"- #{pk} {proposals[pk].title}: {_url(proposals[pk])}"
+            for pk in sent_back_ids
+            if pk in proposals
+        ]
+    if note:
+        lines.append(f"\n{note}")
+    lines.append(
+        f"\nSee the batch: {settings.SITE_URL}{batch.get_absolute_url()}\n\n"
+        f"Turn these emails off on your settings page: {_settings_url()}\n"
+    )
+    subject = f"Batch #{batch.pk} {short}: {batch.title}"
+    return _send([_message(subject, "\n".join(lines), author.email)])

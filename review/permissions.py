@@ -125,3 +125,45 @@ def can_comment(user, proposal, *, curator: bool | None = None) -> Verdict:
     if _is_author(user, proposal) or _curator(user, curator):
         return ALLOWED
     return _deny("Only the author and curators take part in a proposal's discussion.")
+
+
+# --------------------------------------------------------------------------- spreadsheets, batches
+
+
+def can_upload(user) -> Verdict:
+    if not _signed_in(user):
+        return _deny("Sign in to propose changes from a spreadsheet.")
+    return ALLOWED
+
+
+def can_view_upload(user, upload) -> Verdict:
+    """An upload's preview is its uploader's (and admins') alone, like a draft."""
+    if _signed_in(user) and (upload.created_by_id == user.pk or user.is_staff):
+        return ALLOWED
+    return _deny("This upload is visible to the person who uploaded it only.")
+
+
+def _uploader_only(user, upload, doing: str) -> Verdict:
+    if not (_signed_in(user) and upload.created_by_id == user.pk):
+        return _deny(f"Only the person who uploaded this file can {doing} it.")
+    return ALLOWED
+
+
+def can_confirm_upload(user, upload) -> Verdict:
+    return _uploader_only(user, upload, "confirm")
+
+
+def can_cancel_upload(user, upload) -> Verdict:
+    return _uploader_only(user, upload, "cancel")
+
+
+def can_decide_batch(user, batch, *, curator: bool | None = None) -> Verdict:
+    """Approve, reject or request changes on a whole batch: a curator who did not make it.
+
+    Each proposal is then still decided by :func:`can_decide` (all share the batch's author).
+    """
+    if not _curator(user, curator):
+        return _deny("Only curators can decide proposals.")
+    if _signed_in(user) and batch.created_by_id == user.pk:
+        return _deny("Nobody decides their own proposals: another curator must review this batch.")
+    return ALLOWED

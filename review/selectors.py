@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from catalog.models import Classification, Mitigation
 
@@ -18,8 +18,10 @@ from .models import (
     Comment,
     Proposal,
     ProposalApproval,
+    ProposalBatch,
     ProposalEvent,
     ProposalState,
+    ProposalUpload,
 )
 
 
@@ -40,9 +42,9 @@ def _with_approval_count(queryset: QuerySet) -> QuerySet:
 
 def proposal_list_queue() -> QuerySet:
     """Submitted, undecided proposals, oldest submission first (filters narrow it)."""
-    return _with_approval_count(_with_people().filter(state__in=QUEUE)).order_by(
-        "submitted_at", "pk"
-    )
+    return _with_approval_count(
+        _with_people().select_related("batch").filter(state__in=QUEUE)
+    ).order_by("submitted_at", "pk")
 
 
 @dataclass
@@ -72,7 +74,9 @@ def proposal_queue_counts(user) -> QueueCounts:
 
 def proposal_list_for_author(user) -> QuerySet:
     """A contributor's own proposals, newest first, decided ones with their note."""
-    return _with_approval_count(_with_people().filter(author=user)).order_by("-updated_at", "-pk")
+    return _with_approval_count(
+        _with_people().select_related("batch").filter(author=user)
+    ).order_by("-updated_at", "-pk")
 
 
 def proposal_list_approved_for_mitigation(mitigation: Mitigation) -> QuerySet:
@@ -201,6 +205,74 @@ def overlap_labels(keys: list[str], taxonomies: dict) -> str:
         else:
             labels.append(proposal_changes.lower_first(proposal_changes.key_label(key, taxonomies)))
     return ", ".join(labels)
+
+
+# --------------------------------------------------------------------------- batches and uploads
+
+
+def proposal_batch_get(pk: int) -> ProposalBatch | None:
+    """One batch with its author and the upload it came from."""
+    return ProposalBatch.objects.select_related("created_by", "upload").filter(pk=pk).first()
+
+
+def proposal_list_for_batch(batch: ProposalBatch) -> QuerySet:
+    """A batch's proposals in the order of the spreadsheet's rows, with approval counts."""
+    return _with_approval_count(_with_people().filter(batch=batch)).order_by("batch_row", "pk")
+
+
+@dataclass
+class BatchCounts:
+    total: int
+    in_review: int
+    awaiting_user: int  # in review without the user's approval of the current revision
+    changes_requested: int
+    approved: int
+    rejected: int
+    withdrawn: int
+
+
+def proposal_batch_counts(batch: ProposalBatch, user) -> BatchCounts:
+    """How many of a batch's proposals are in each state, in one query."""
+    approved_by_user = ProposalApproval.objects.filter(
+        proposal=OuterRef("pk"),
+        curator_id=getattr(user, "pk", None),
+        revision=OuterRef("revision"),
+    )
+    counts = Proposal.objects.filter(batch=batch).aggregate(
+        total=Count("pk"),
+        in_review=Count("pk", filter=Q(state__in=IN_REVIEW)),
+        awaiting_user=Count("pk", filter=Q(state__in=IN_REVIEW) & ~Exists(approved_by_user)),
+        changes_requested=Count("pk", filter=Q(state=ProposalState.CHANGES_REQUESTED)),
+        approved=Count("pk", filter=Q(state=ProposalState.APPROVED)),
+        rejected=Count("pk", filter=Q(state=ProposalState.REJECTED)),
+        withdrawn=Count("pk", filter=Q(state=ProposalState.WITHDRAWN)),
+    )
+    return BatchCounts(**counts)
+
+
+def proposal_batch_list_in_review(limit: int = 20) -> list[ProposalBatch]:
+    """Batches with proposals awaiting review, oldest first, each with that number."""
+    return list(
+        ProposalBatch.objects.annotate(
+            in_review=Count("proposals", filter=Q(proposals__state__in=IN_REVIEW))
+        )
+        .filter(in_review__gt=0)
+        .select_related("created_by")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def proposal_upload_get(pk: int) -> ProposalUpload | None:
+    return ProposalUpload.objects.select_related("created_by", "batch").filter(pk=pk).first()
+
+
+def proposal_upload_list_for_user(user, limit: int = 20) -> list[ProposalUpload]:
+    """A person's most recent spreadsheet uploads."""
+    return list(
+        ProposalUpload.objects.filter(created_by=user)
+        .select_related("batch")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 # --------------------------------------------------------------------------- duplicates

@@ -39,4 +39,16 @@ urlpatterns = [
     path("proposals/<int:pk>/comment/", views.proposal_comment, name="proposal-comment"),
     path("proposals/<int:pk>/claim/", views.proposal_claim, name="proposal-claim"),
     path("proposals/<int:pk>/release/", views.proposal_release, name="proposal-release"),
+    path("upload/", views.upload, name="upload"),
+    path("uploads/<int:pk>/", views.upload_detail, name="upload-detail"),
+    path("uploads/<int:pk>/confirm/", views.upload_confirm, name="upload-confirm"),
+    path("uploads/<int:pk>/cancel/", views.upload_cancel, name="upload-cancel"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch-detail"),
+    path("batches/<int:pk>/approve/", views.batch_approve, name="batch-approve"),
+    path("batches/<int:pk>/reject/", views.batch_reject, name="batch-reject"),
+    path(
+        "batches/<int:pk>/request-changes/",
+        views.batch_request_changes,
+        name="batch-request-changes",
+    ),
 ]

@@ -7,22 +7,27 @@ reason; a wrong state (someone was faster) is a message on the page the person r
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from catalog.models import Mitigation, Taxonomy, parse_public_id
+from catalog.admin_imports import BoundedUploadHandler, inline_diff
+from catalog.models import Mitigation, RowAction, Taxonomy, parse_public_id
 
-from . import accounts, permissions, selectors, workflow
+from . import accounts, bulk, permissions, selectors, workflow
 from . import changes as proposal_changes
 from .filters import ProposalQueueFilter
 from .forms import (
+    BatchRationaleForm,
     CommentForm,
     EditForm,
     MergeForm,
@@ -30,11 +35,16 @@ from .forms import (
     ProfileForm,
     ReclassifyForm,
     RetireForm,
+    SpreadsheetUploadForm,
     form_for,
 )
-from .models import ProposalKind
+from .models import ProposalKind, UploadStatus
 
 QUEUE_PAGE_SIZE = 50
+BATCH_PAGE_SIZE = 50
+PREVIEW_PAGE_SIZE = 50
+DIFF_MIN_LENGTH = 80  # shorter values are shown whole, old above new (as the admin preview)
+REPORT_LINES = 20  # per kind of outcome, in the messages after a batch decision
 
 
 # --------------------------------------------------------------------------- helpers
@@ -105,6 +115,7 @@ def queue(request):
             "proposals": proposals,
             "overlaps": selectors.proposal_overlaps(proposals),
             "counts": selectors.proposal_queue_counts(request.user),
+            "batches": selectors.proposal_batch_list_in_review(),
             "querystring": _querystring_without_page(request),
         },
     )
@@ -120,7 +131,14 @@ def _querystring_without_page(request) -> str:
 @login_required
 def mine(request):
     proposals = list(selectors.proposal_list_for_author(request.user)[:200])
-    return render(request, "review/proposal_mine.html", {"proposals": proposals})
+    return render(
+        request,
+        "review/proposal_mine.html",
+        {
+            "proposals": proposals,
+            "uploads": selectors.proposal_upload_list_for_user(request.user),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- one proposal
@@ -489,3 +507,261 @@ def profile_settings(request):
             }
         )
     return render(request, "review/profile_settings.html", {"form": form})
+
+
+# --------------------------------------------------------------------------- spreadsheets
+
+
+@csrf_exempt
+def upload(request):
+    """Bound the upload before anything reads the request body, then check the method, the
+    sign-in and CSRF as every other view does (Django's documented pattern for changing the
+    upload handlers of one view)."""
+    handler = BoundedUploadHandler(request)
+    request.upload_handlers.insert(0, handler)
+    request.bulk_upload_handler = handler
+    return _upload(request)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@csrf_protect
+def _upload(request):
+    _allow(permissions.can_upload(request.user))
+    handler = getattr(request, "bulk_upload_handler", None)
+    if request.method == "POST":
+        form = SpreadsheetUploadForm(request.POST, request.FILES)
+        if handler is not None and handler.exceeded:
+            form.is_valid()
+            form.errors.pop("file", None)
+            form.add_error(
+                "file",
+                f"The file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}, the most "
+                "one upload takes. Split it into several files.",
+            )
+        elif form.is_valid():
+            uploaded = bulk.proposal_upload_preview(
+                upload=form.cleaned_data["file"], actor=request.user
+            )
+            return redirect(uploaded)
+    else:
+        form = SpreadsheetUploadForm()
+    return render(
+        request,
+        "review/upload_form.html",
+        {
+            "form": form,
+            "max_bytes": settings.IMPORT_MAX_BYTES,
+            "max_rows": settings.IMPORT_MAX_ROWS,
+            "max_proposals": settings.REVIEW_BULK_MAX_PROPOSALS,
+            "preview_hours": settings.IMPORT_PREVIEW_HOURS,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _visible_upload(request, pk: int):
+    upload = selectors.proposal_upload_get(pk)
+    if upload is None or not permissions.can_view_upload(request.user, upload):
+        raise Http404("No such upload.")
+    return upload
+
+
+def _presented(changes) -> list[dict]:
+    shown = []
+    for column, old, new in changes:
+        long = len(old) + len(new) > DIFF_MIN_LENGTH and old and new
+        diff = inline_diff(old, new) if long else None
+        shown.append({"column": column, "old": old, "new": new, "diff": diff})
+    return shown
+
+
+def _render_upload(request, upload, form, *, status=200):
+    counts = {
+        RowAction.ERROR: upload.rows_error,
+        RowAction.CHANGED: upload.rows_changed,
+        RowAction.NEW: upload.rows_new,
+        RowAction.UNCHANGED: upload.rows_unchanged,
+    }
+    show = request.GET.get("show")
+    if show not in counts:
+        show = next((action for action, count in counts.items() if count), RowAction.NEW)
+    page = Paginator(upload.rows.filter(action=show).order_by("row"), PREVIEW_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [{"row": row, "changes": _presented(row.changes)} for row in page.object_list]
+    is_uploader = upload.created_by_id == request.user.pk
+    return render(
+        request,
+        "review/upload_detail.html",
+        {
+            "upload": upload,
+            "tabs": [(action, RowAction(action).label, count) for action, count in counts.items()],
+            "show": show,
+            "page": page,
+            "rows": rows,
+            "is_uploader": is_uploader,
+            "can_confirm": upload.can_be_confirmed
+            and bool(permissions.can_confirm_upload(request.user, upload)),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@require_safe
+@login_required
+def upload_detail(request, pk):
+    return _render_upload(request, _visible_upload(request, pk), BatchRationaleForm())
+
+
+@require_POST
+@login_required
+def upload_confirm(request, pk):
+    upload = _visible_upload(request, pk)
+    _allow(permissions.can_confirm_upload(request.user, upload))
+    form = BatchRationaleForm(request.POST)
+    if not form.is_valid():
+        return _render_upload(request, upload, form, status=400)
+    try:
+        upload = bulk.proposal_upload_confirm(
+            upload=upload, actor=request.user, rationale=form.cleaned_data["rationale"]
+        )
+    except workflow.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+        return redirect(upload)
+    except ValidationError as error:
+        _add_errors(form, error)
+        return _render_upload(request, upload, form, status=400)
+    if upload.status != UploadStatus.PROPOSED:
+        messages.error(request, upload.note)
+        return redirect(upload)
+    count = upload.batch.proposals.count()
+    messages.success(
+        request,
+        f"Thank you: your {count} proposals are in the review queue as batch #{upload.batch_id}.",
+    )
+    return redirect(upload.batch)
+
+
+@require_POST
+@login_required
+def upload_cancel(request, pk):
+    upload = _visible_upload(request, pk)
+    try:
+        bulk.proposal_upload_cancel(upload=upload, actor=request.user)
+    except workflow.NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+        return redirect(upload)
+    messages.success(request, "Cancelled; the uploaded file was deleted.")
+    return redirect("review:upload")
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _batch_or_404(pk: int):
+    batch = selectors.proposal_batch_get(pk)
+    if batch is None:
+        raise Http404("No such batch.")
+    return batch
+
+
+@require_safe
+def batch_detail(request, pk):
+    batch = _batch_or_404(pk)
+    curator = permissions.request_user_is_curator(request)
+    page = Paginator(selectors.proposal_list_for_batch(batch), BATCH_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    proposals = list(page.object_list)
+    counts = selectors.proposal_batch_counts(batch, request.user)
+    return render(
+        request,
+        "review/batch_detail.html",
+        {
+            "batch": batch,
+            "page": page,
+            "proposals": proposals,
+            "counts": counts,
+            "overlaps": selectors.proposal_overlaps(proposals),
+            "actions": workflow.batch_available_actions(
+                batch,
+                request.user,
+                in_review=counts.in_review,
+                awaiting_user=counts.awaiting_user,
+                curator=curator,
+            ),
+        },
+    )
+
+
+def _listed(entries, describe) -> list[str]:
+    lines = [describe(entry) for entry in entries[:REPORT_LINES]]
+    if len(entries) > REPORT_LINES:
+        lines.append(f"… and {len(entries) - REPORT_LINES} more: see the list below.")
+    return lines
+
+
+def _report(request, outcome: workflow.BatchOutcome) -> None:
+    """The batch decision's report, as messages: what was done, what was not and why."""
+    done = len(outcome.decided)
+    total = outcome.total
+    if outcome.action == "approve":
+        messages.success(
+            request, f"Approved and applied {done} of the {total} proposals awaiting review."
+        )
+        if outcome.waiting:
+            ids = ", ".join(f"#{result.proposal.pk}" for result in outcome.waiting)
+            messages.info(
+                request,
+                f"Your approval is recorded on {len(outcome.waiting)} that need more curators' "
+                f"approvals before they apply: {ids}.",
+            )
+    elif outcome.action == "reject":
+        messages.success(
+            request,
+            f"Rejected {done} of the {total} proposals awaiting review; the author sees your note.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Sent {done} of the {total} proposals awaiting review back to the author with your "
+            "note.",
+        )
+    for line in _listed(outcome.sent_back, lambda e: f"#{e[0].pk} {e[0].title}: {e[1]}"):
+        messages.warning(request, line)
+    for line in _listed(outcome.refused, lambda e: f"#{e[0].pk} {e[0].title}: {e[1]}"):
+        messages.error(request, line)
+
+
+def _batch_transition(action: str, function):
+    @require_POST
+    @login_required
+    def view(request, pk):
+        batch = _batch_or_404(pk)
+        try:
+            outcome = function(batch=batch, actor=request.user, note=request.POST.get("note", ""))
+        except workflow.NotAllowed as error:
+            raise PermissionDenied(error.message) from error
+        except workflow.WorkflowError as error:
+            messages.error(request, error.message)
+        except ValidationError as error:
+            messages.error(request, _error_text(error) + " Nothing was changed.")
+        else:
+            _report(request, outcome)
+        return redirect(batch)
+
+    view.__name__ = f"batch_{action}"
+    return view
+
+
+batch_approve = _batch_transition("approve", workflow.proposal_batch_approve)
+batch_reject = _batch_transition("reject", workflow.proposal_batch_reject)
+batch_request_changes = _batch_transition(
+    "request_changes", workflow.proposal_batch_request_changes
+)

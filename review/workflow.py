@@ -9,14 +9,15 @@ so either both happen or neither does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import Mitigation
+from catalog.models import Mitigation, Taxonomy
 from catalog.roles import is_curator
 
 from . import changes as proposal_changes
@@ -203,34 +204,72 @@ def proposal_create(
 ) -> Proposal:
     """A new proposal, as a draft or (``submit=True``) straight into the curators' queue."""
     _require(permissions.can_propose(author))
-    if kind == ProposalKind.NEW:
-        mitigation = None
     with transaction.atomic():
-        if mitigation is not None:
-            mitigation = Mitigation.objects.select_related("merged_into").get(pk=mitigation.pk)
-        changes, rationale = _prepare(
-            kind=kind,
-            mitigation=mitigation,
-            taxonomy=taxonomy,
-            changes=changes,
-            rationale=rationale,
-        )
-        proposal = Proposal(
+        proposal = _create(
             kind=kind,
             author=author,
-            mitigation=mitigation,
-            taxonomy=taxonomy if kind == ProposalKind.RECLASSIFY else None,
-            batch=batch,
             changes=changes,
-            base=_base(kind, mitigation, taxonomy, changes),
             rationale=rationale,
-            source_quote=(source_quote or "").strip(),
+            mitigation=mitigation,
+            taxonomy=taxonomy,
+            source_quote=source_quote,
+            batch=batch,
         )
-        proposal.full_clean()
-        proposal.save()
-        _log(proposal, Action.CREATED, author, from_state="")
         if submit:
             proposal = proposal_submit(proposal=proposal, actor=author)
+    return proposal
+
+
+def _create(
+    *,
+    kind,
+    author,
+    changes,
+    rationale,
+    mitigation,
+    taxonomy,
+    source_quote="",
+    batch=None,
+    batch_row=None,
+    check_constraints=True,
+) -> Proposal:
+    """Validate, take the base snapshot, save a draft and log it (inside a transaction).
+
+    ``check_constraints=False`` leaves the model's check constraints and foreign keys to the
+    database (they hold all the same, as an IntegrityError): a batch of a thousand proposals
+    built by our own code would otherwise spend two dozen queries on each re-checking them.
+    """
+    if kind == ProposalKind.NEW:
+        mitigation = None
+    if mitigation is not None:
+        mitigation = Mitigation.objects.select_related("merged_into").get(pk=mitigation.pk)
+    changes, rationale = _prepare(
+        kind=kind,
+        mitigation=mitigation,
+        taxonomy=taxonomy,
+        changes=changes,
+        rationale=rationale,
+    )
+    proposal = Proposal(
+        kind=kind,
+        author=author,
+        mitigation=mitigation,
+        taxonomy=taxonomy if kind == ProposalKind.RECLASSIFY else None,
+        batch=batch,
+        batch_row=batch_row,
+        changes=changes,
+        base=_base(kind, mitigation, taxonomy, changes),
+        rationale=rationale,
+        source_quote=(source_quote or "").strip(),
+    )
+    if check_constraints:
+        proposal.full_clean()
+    else:
+        proposal.full_clean(
+            exclude=["author", "mitigation", "taxonomy", "batch"], validate_constraints=False
+        )
+    proposal.save()
+    _log(proposal, Action.CREATED, author, from_state="")
     return proposal
 
 
@@ -322,11 +361,14 @@ class ApprovalOutcome:
     conflicts: list = field(default_factory=list)
 
 
-def proposal_approve(*, proposal: Proposal, actor, note: str = "") -> ApprovalOutcome:
+def proposal_approve(
+    *, proposal: Proposal, actor, note: str = "", notify: bool = True
+) -> ApprovalOutcome:
     """Approve; with enough distinct approvals, apply the change in the same transaction.
 
     Raises :class:`StaleBase` (after sending the proposal back to its author, which is kept)
-    when the record changed since the proposal was made in a field it touches.
+    when the record changed since the proposal was made in a field it touches. ``notify=False``
+    leaves the author's email to a caller that sends one for many (a batch decision).
     """
     _require(permissions.can_approve(actor, proposal))
     note = (note or "").strip()
@@ -346,11 +388,11 @@ def proposal_approve(*, proposal: Proposal, actor, note: str = "") -> ApprovalOu
             )
         conflicts = proposal_changes.conflicts(proposal, mitigation)
         if conflicts:
-            _send_back(proposal, actor, conflicts)
+            _send_back(proposal, actor, conflicts, notify=notify)
             outcome = ApprovalOutcome(proposal, False, 0, required_approvals(proposal.kind))
             outcome.conflicts = conflicts
         else:
-            outcome = _record_approval(proposal, actor, note)
+            outcome = _record_approval(proposal, actor, note, notify=notify)
     if outcome.conflicts:
         raise StaleBase(
             "The record changed since this proposal was made, in "
@@ -361,7 +403,7 @@ def proposal_approve(*, proposal: Proposal, actor, note: str = "") -> ApprovalOu
     return outcome
 
 
-def _send_back(proposal: Proposal, actor, conflicts) -> None:
+def _send_back(proposal: Proposal, actor, conflicts, *, notify: bool = True) -> None:
     from_state = proposal.state
     fields = ", ".join(proposal_changes.lower_first(c.label) for c in conflicts)
     note = (
@@ -370,10 +412,11 @@ def _send_back(proposal: Proposal, actor, conflicts) -> None:
     )
     _set_state(proposal, State.CHANGES_REQUESTED, claimed_by=None, claimed_at=None)
     _log(proposal, Action.SENT_BACK, actor, from_state=from_state, note=note)
-    _after_commit(notifications.notify_author, proposal.pk, Action.SENT_BACK, note, actor.pk)
+    if notify:
+        _after_commit(notifications.notify_author, proposal.pk, Action.SENT_BACK, note, actor.pk)
 
 
-def _record_approval(proposal: Proposal, actor, note: str) -> ApprovalOutcome:
+def _record_approval(proposal: Proposal, actor, note: str, *, notify: bool) -> ApprovalOutcome:
     ProposalApproval.objects.create(proposal=proposal, curator=actor, revision=proposal.revision)
     _log(proposal, Action.APPROVED, actor, from_state=proposal.state, note=note)
     approvals = list(
@@ -404,7 +447,8 @@ def _record_approval(proposal: Proposal, actor, note: str) -> ApprovalOutcome:
         claimed_at=None,
     )
     _log(proposal, Action.APPLIED, actor, from_state=from_state, note=f"Applied as {ref}.")
-    _after_commit(notifications.notify_author, proposal.pk, Action.APPLIED, note, actor.pk)
+    if notify:
+        _after_commit(notifications.notify_author, proposal.pk, Action.APPLIED, note, actor.pk)
     return ApprovalOutcome(proposal, True, len(approvals), required)
 
 
@@ -414,7 +458,7 @@ def _messages(error: ValidationError) -> list[str]:
     return list(error.messages)
 
 
-def proposal_reject(*, proposal: Proposal, actor, note: str) -> Proposal:
+def proposal_reject(*, proposal: Proposal, actor, note: str, notify: bool = True) -> Proposal:
     _require(permissions.can_reject(actor, proposal))
     note = _required_note(note, "Say why the proposal is rejected.")
     with transaction.atomic():
@@ -431,11 +475,14 @@ def proposal_reject(*, proposal: Proposal, actor, note: str) -> Proposal:
             claimed_at=None,
         )
         _log(proposal, Action.REJECTED, actor, from_state=from_state, note=note)
-        _after_commit(notifications.notify_author, proposal.pk, Action.REJECTED, note, actor.pk)
+        if notify:
+            _after_commit(notifications.notify_author, proposal.pk, Action.REJECTED, note, actor.pk)
     return proposal
 
 
-def proposal_request_changes(*, proposal: Proposal, actor, note: str) -> Proposal:
+def proposal_request_changes(
+    *, proposal: Proposal, actor, note: str, notify: bool = True
+) -> Proposal:
     _require(permissions.can_request_changes(actor, proposal))
     note = _required_note(note, "Say what should change.")
     with transaction.atomic():
@@ -450,9 +497,10 @@ def proposal_request_changes(*, proposal: Proposal, actor, note: str) -> Proposa
             claimed_at=None,
         )
         _log(proposal, Action.CHANGES_REQUESTED, actor, from_state=from_state, note=note)
-        _after_commit(
-            notifications.notify_author, proposal.pk, Action.CHANGES_REQUESTED, note, actor.pk
-        )
+        if notify:
+            _after_commit(
+                notifications.notify_author, proposal.pk, Action.CHANGES_REQUESTED, note, actor.pk
+            )
     return proposal
 
 
@@ -510,6 +558,174 @@ def proposal_comment(*, proposal: Proposal, actor, body: str) -> Comment:
         if actor.pk != proposal.author_id:
             _after_commit(notifications.notify_author, proposal.pk, "commented", body, actor.pk)
     return comment
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One proposal to make in a batch (what :func:`proposal_create` takes), with its row."""
+
+    kind: str
+    changes: dict
+    mitigation: Mitigation | None = None
+    taxonomy: Taxonomy | None = None
+    row: int | None = None
+    where: str = ""  # how a refusal names the item, e.g. "Row 7 (A9001)"
+
+
+def _error_text(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return "; ".join(
+            message if name == "__all__" else f"{name}: {message}"
+            for name, messages in error.message_dict.items()
+            for message in messages
+        )
+    return " ".join(error.messages)
+
+
+def proposal_batch_create(
+    *, author, title: str, rationale: str, items: Iterable[BatchItem]
+) -> ProposalBatch:
+    """One batch and one submitted proposal per item, all or nothing.
+
+    Every proposal is validated and takes its base snapshot exactly as a single one does, and
+    carries the batch's rationale. An item that is refused raises :class:`ValidationError`
+    naming it, and nothing is kept. Curators get one email for the batch, after the commit.
+    """
+    _require(permissions.can_propose(author))
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise ValidationError(
+            {"rationale": "Say why these changes should be made: the note goes with every one."}
+        )
+    items = list(items)
+    if not items:
+        raise ValidationError("A batch needs at least one proposal.")
+    with transaction.atomic():
+        batch = ProposalBatch(
+            title=(title or "").strip()[:200] or "Proposals", created_by=author, rationale=rationale
+        )
+        batch.full_clean()
+        batch.save()
+        submitted_at = timezone.now()
+        for item in items:
+            try:
+                proposal = _create(
+                    kind=item.kind,
+                    author=author,
+                    changes=item.changes,
+                    rationale=rationale,
+                    mitigation=item.mitigation,
+                    taxonomy=item.taxonomy,
+                    batch=batch,
+                    batch_row=item.row,
+                    check_constraints=False,
+                )
+            except ValidationError as error:
+                where = item.where or (f"Row {item.row}" if item.row else "A proposal")
+                raise ValidationError(f"{where}: {_error_text(error)}") from error
+            # Created in this transaction as a draft: no one else can hold it yet.
+            _set_state(proposal, State.SUBMITTED, submitted_at=submitted_at)
+            _log(proposal, Action.SUBMITTED, author, from_state=State.DRAFT)
+        _after_commit(notifications.notify_batch_submitted, batch.pk)
+    return batch
+
+
+@dataclass
+class BatchOutcome:
+    """What a decision on a whole batch did with each of its proposals awaiting review."""
+
+    batch: ProposalBatch
+    action: str  # "approve", "reject" or "request_changes"
+    decided: list[Proposal] = field(default_factory=list)  # applied / rejected / sent back
+    waiting: list[ApprovalOutcome] = field(default_factory=list)  # need more approvals
+    sent_back: list[tuple[Proposal, str]] = field(default_factory=list)  # record changed since
+    refused: list[tuple[Proposal, str]] = field(default_factory=list)  # left as they were
+
+    @property
+    def total(self) -> int:
+        return len(self.decided) + len(self.waiting) + len(self.sent_back) + len(self.refused)
+
+
+_BATCH_NOTE_REQUIRED = {
+    "reject": "Say why the proposals are rejected.",
+    "request_changes": "Say what should change.",
+}
+
+
+def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> BatchOutcome:
+    """Decide each proposal of ``batch`` awaiting review by the usual transition, each in its
+    own transaction: one refused (the record changed since, someone else was faster, the
+    change cannot be applied) is reported and leaves the others alone."""
+    _require(permissions.can_decide_batch(actor, batch))
+    note = (note or "").strip()
+    if action in _BATCH_NOTE_REQUIRED:
+        note = _required_note(note, _BATCH_NOTE_REQUIRED[action])
+    proposals = list(
+        batch.proposals.filter(state__in=IN_REVIEW)
+        .select_related("author", "mitigation", "taxonomy")
+        .order_by("batch_row", "pk")
+    )
+    if not proposals:
+        raise WrongState(
+            "No proposal of this batch awaits a decision now: each was decided, withdrawn or "
+            "is back with its author. Nothing was done."
+        )
+    outcome = BatchOutcome(batch, action)
+    for proposal in proposals:
+        try:
+            if action == "approve":
+                result = proposal_approve(proposal=proposal, actor=actor, note=note, notify=False)
+                if result.applied:
+                    outcome.decided.append(result.proposal)
+                else:
+                    outcome.waiting.append(result)
+            elif action == "reject":
+                outcome.decided.append(
+                    proposal_reject(proposal=proposal, actor=actor, note=note, notify=False)
+                )
+            else:
+                outcome.decided.append(
+                    proposal_request_changes(
+                        proposal=proposal, actor=actor, note=note, notify=False
+                    )
+                )
+        except StaleBase as error:
+            outcome.sent_back.append((proposal, error.message))
+        except WorkflowError as error:
+            outcome.refused.append((proposal, error.message))
+        except (ValidationError, IntegrityError) as error:
+            message = _error_text(error) if isinstance(error, ValidationError) else str(error)
+            outcome.refused.append((proposal, f"The change could not be applied: {message}"))
+    if outcome.decided or outcome.sent_back:
+        _after_commit(
+            notifications.notify_batch_decided,
+            batch.pk,
+            action,
+            note,
+            actor.pk,
+            [p.pk for p in outcome.decided],
+            [p.pk for p, _ in outcome.sent_back],
+        )
+    return outcome
+
+
+def proposal_batch_approve(*, batch: ProposalBatch, actor, note: str = "") -> BatchOutcome:
+    """Approve every proposal of the batch awaiting review, each by :func:`proposal_approve`:
+    not their author's own, enough distinct approvals to apply, conflicts sent back."""
+    return _decide_batch(batch=batch, actor=actor, action="approve", note=note)
+
+
+def proposal_batch_reject(*, batch: ProposalBatch, actor, note: str) -> BatchOutcome:
+    """Reject every proposal of the batch awaiting review, with one note (required)."""
+    return _decide_batch(batch=batch, actor=actor, action="reject", note=note)
+
+
+def proposal_batch_request_changes(*, batch: ProposalBatch, actor, note: str) -> BatchOutcome:
+    """Send every proposal of the batch awaiting review back to its author (note required)."""
+    return _decide_batch(batch=batch, actor=actor, action="request_changes", note=note)
 
 
 # --------------------------------------------------------------------------- what the page shows
@@ -597,3 +813,30 @@ def can_comment_now(proposal: Proposal, user, *, curator: bool | None = None) ->
     return proposal.state in ALLOWED_FROM["comment"] and bool(
         permissions.can_comment(user, proposal, curator=curator)
     )
+
+
+_BATCH_ACTIONS = (
+    AvailableAction("approve", "Approve all", "review:batch-approve", "optional", "primary"),
+    AvailableAction(
+        "request_changes", "Request changes on all", "review:batch-request-changes", "required"
+    ),
+    AvailableAction("reject", "Reject all", "review:batch-reject", "required", "danger"),
+)
+
+
+def batch_available_actions(
+    batch: ProposalBatch,
+    user,
+    *,
+    in_review: int,
+    awaiting_user: int,
+    curator: bool | None = None,
+) -> list[AvailableAction]:
+    """The decisions ``user`` may take on the whole batch now (by :func:`_decide_batch`'s
+    rules): ``in_review`` proposals await a decision, ``awaiting_user`` of them without the
+    user's approval of their current revision."""
+    if user is None or not user.is_authenticated or not in_review:
+        return []
+    if not permissions.can_decide_batch(user, batch, curator=curator):
+        return []
+    return [a for a in _BATCH_ACTIONS if a.name != "approve" or awaiting_user]

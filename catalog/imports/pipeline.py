@@ -35,6 +35,7 @@ from django.db import IntegrityError
 
 from .. import services
 from ..models import (
+    Classification,
     DocType,
     ImportKind,
     MitigationStatus,
@@ -50,6 +51,10 @@ from .layouts import Mapping, detect
 from .readers import FileProblem, open_table
 
 CHUNK_SIZE = 2000
+SOURCE_HINT = (
+    "Import the documents first (a documents import in the admin, or --documents on the "
+    "command line)."
+)
 TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
 
@@ -67,6 +72,11 @@ class RowPlan:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     item: object | None = None
+    # The services' field names of ``changes``, one each in the same order (a model field, a
+    # taxonomy slug or "<slug> reasoning"), for consumers that act on fields, not headings.
+    fields: list[str] = field(default_factory=list)
+    # Whether the file gave the key (a row without an ID gets the next free public ID).
+    key_given: bool = True
 
     def add_error(self, where: str, message: str) -> None:
         self.errors.append((where, message))
@@ -152,8 +162,18 @@ class Importer:
     chunk_size: int = CHUNK_SIZE
     field_names: dict[str, str] = {}  # service field name → layout field name, where they differ
 
-    def __init__(self, mapping: Mapping, report: ImportReport, *, pending: dict | None = None):
+    def __init__(
+        self,
+        mapping: Mapping,
+        report: ImportReport,
+        *,
+        pending: dict | None = None,
+        source_hint: str | None = None,
+    ):
         self.mapping = mapping
+        # What a row naming an unknown source document is told to do (who reads the report
+        # decides: an admin imports the documents, a contributor asks a curator).
+        self.source_hint = source_hint or SOURCE_HINT
         self.table = mapping.table
         self.layout = mapping.layout
         self.report = report
@@ -295,6 +315,7 @@ class Importer:
             (self.mapping.heading(self.field_names.get(c.field, c.field)), c.old, c.new)
             for c in outcome.changes
         ]
+        plan.fields = [c.field for c in outcome.changes]
         for field_name, messages in outcome.errors.items():
             for message in messages:
                 plan.add_error(self.where(field_name) if field_name else "", message)
@@ -307,6 +328,7 @@ class MitigationImporter(Importer):
     kind = ImportKind.MITIGATIONS
     key_field = "id"
     field_names = {"number": "id"}
+    REASONING_MAX = Classification._meta.get_field("reasoning").max_length
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -344,6 +366,7 @@ class MitigationImporter(Importer):
             public_number = self.next_number
             self.next_number += 1
         plan.key = format_public_id(public_number) if public_number else raw_id
+        plan.key_given = bool(raw_id)
         data = {"name": self.text(cells, "name", plan)}
         plan.label = data["name"][:500]
         for name in ("definition", "section_path"):
@@ -366,8 +389,7 @@ class MitigationImporter(Importer):
         elif source is None:
             plan.add_error(
                 self.where("source"),
-                f"No source document “{short_ref}”. Import the documents first "
-                "(a documents import in the admin, or --documents on the command line).",
+                f"No source document “{short_ref}”. {self.source_hint}",
             )
         return source
 
@@ -437,6 +459,7 @@ class MitigationImporter(Importer):
                         f"{len(codes)} nodes but {len(text.split('; '))} reasonings: give one "
                         "per node, in the same order, separated by “; ”.",
                     )
+                self._check_reasonings(reasonings, plan, reasoning_where)
             if not taxonomy.multi_valued and len(codes) > 1:
                 plan.add_error(where, f"{taxonomy.name} allows one node per mitigation.")
             placements[taxonomy] = [
@@ -445,6 +468,12 @@ class MitigationImporter(Importer):
                 if node is not None
             ]
         return placements
+
+    def _check_reasonings(self, reasonings, plan: RowPlan, where: str) -> None:
+        if any(len(reasoning or "") > self.REASONING_MAX for reasoning in reasonings):
+            plan.add_error(
+                where, f"Keep each reasoning under {self.REASONING_MAX:,} characters (one line)."
+            )
 
     def _cell_nodes(self, taxonomy: Taxonomy, cell: str):
         """``(codes, nodes, errors)`` for a taxonomy cell; cells repeat, so each is read once."""
@@ -485,6 +514,7 @@ class MitigationImporter(Importer):
                 node = self._node(taxonomy, str(entry.get("code", "")).strip(), plan, where)
                 reasoning = entry.get("reasoning")
                 reasoning = "" if reasoning is None else str(reasoning)
+                self._check_reasonings([reasoning], plan, where)
                 if node is not None:
                     wanted.append(services.BulkPlacement(node, reasoning))
             placements[taxonomy] = wanted
@@ -612,7 +642,12 @@ IMPORTERS = {
 
 
 def prepare(
-    path: Path, *, file_name: str, kind: str | None = None, pending: dict | None = None
+    path: Path,
+    *,
+    file_name: str,
+    kind: str | None = None,
+    pending: dict | None = None,
+    source_hint: str | None = None,
 ) -> tuple[ImportReport, Importer | None]:
     """Open ``path`` and pick its importer; the report lists the problems when there is none."""
     report = ImportReport(file_name=file_name, kind=kind or "")
@@ -635,7 +670,9 @@ def prepare(
         )
     if report.problems:
         return report, None
-    return report, IMPORTERS[mapping.layout.kind](mapping, report, pending=pending)
+    return report, IMPORTERS[mapping.layout.kind](
+        mapping, report, pending=pending, source_hint=source_hint
+    )
 
 
 def run(
@@ -650,10 +687,14 @@ def run(
     pending: dict | None = None,
     on_chunk=None,
     progress=None,
+    source_hint: str | None = None,
 ) -> tuple[ImportReport, Importer | None]:
     """Read, check and plan ``path`` (and write it, when ``apply``, inside the caller's
-    transaction: the caller must roll back unless ``report.ok``)."""
-    report, importer = prepare(path, file_name=file_name, kind=kind, pending=pending)
+    transaction: the caller must roll back unless ``report.ok``). Without ``apply`` nothing
+    is written: ``on_chunk`` receives every row's :class:`RowPlan` (a dry run)."""
+    report, importer = prepare(
+        path, file_name=file_name, kind=kind, pending=pending, source_hint=source_hint
+    )
     if importer is None:
         return report, None
     try:

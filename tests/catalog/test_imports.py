@@ -630,3 +630,22 @@ def test_reverting_a_documents_batch_removes_new_documents_and_restores_changed_
     assert not SourceDocument.objects.filter(short_ref="Fresh2026").exists()
     nist.refresh_from_db()
     assert nist.title != "Retitled"
+
+
+def test_an_overlong_reasoning_is_refused_with_its_cell_before_anything_is_written(tmp_path):
+    # Classification.reasoning holds 1,000 characters; PostgreSQL would refuse more at write.
+    header = [*CATALOG_BASE, "airm-preliminary", "airm-preliminary reasoning"]
+    rows = [header, ["", "Long-winded row", "", "NIST2024", "", "3.1", "why " * 251]]
+    path = write_csv(tmp_path / "long-reasoning.csv", rows)
+    state = catalog_state()
+
+    report, batch = import_one(path)
+
+    assert report.error_groups == {
+        (
+            'column G ("airm-preliminary reasoning")',
+            "Keep each reasoning under 1,000 characters (one line).",
+        ): [1, [2]]
+    }
+    assert batch is None
+    assert catalog_state() == state

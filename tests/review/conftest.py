@@ -69,3 +69,10 @@ def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True
 @pytest.fixture
 def make_proposal():
     return new_proposal
+
+
+@pytest.fixture
+def upload_dir(settings, tmp_path):
+    """A private upload folder of the test's own (the bulk proposal tests use it)."""
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "private-uploads"
+    return settings.IMPORT_UPLOAD_DIR

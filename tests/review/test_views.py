@@ -588,11 +588,12 @@ def test_the_record_panel_query_count_stays_constant(
 def test_the_queue_query_count_does_not_grow(
     client_for, contributor, other_contributor, curator, record, django_assert_num_queries
 ):
-    # Session, user, curator check; the page of proposals (with approval counts), the
-    # overlaps, the counts on top, the filter's taxonomy choices, the paginator's count.
+    # Session, user, curator check; the page of proposals (with approval counts and
+    # batches), the overlaps, the counts on top, the batches awaiting review, the filter's
+    # taxonomy choices, the paginator's count.
     client = client_for(curator)
     new_proposal(contributor)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get(reverse("review:queue"))
     for author in (contributor, other_contributor):
         new_proposal(author, kind=ProposalKind.RECLASSIFY)
@@ -601,7 +602,7 @@ def test_the_queue_query_count_does_not_grow(
             kind=ProposalKind.NEW,
             changes={"name": f"New by {author}", "source": record.source_id},
         )
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(reverse("review:queue"))
     assert len(response.context["proposals"]) == 5
     assert "Overlaps another open proposal" in response.text
