@@ -12,6 +12,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # where it sees one unless told that this is deliberate.
@@ -68,3 +69,24 @@ def signed_in(page, live_server):
         return page
 
     return sign_in
+
+
+@pytest.fixture
+def person(browser, live_server):
+    """``person(username)``: a page in its own browser context, signed in as that demo account."""
+    contexts = []
+
+    def sign_in(username: str):
+        context = browser.new_context(base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_label("Username or email").fill(username)
+        page.get_by_label("Password").fill(f"{username}-pass")
+        page.get_by_role("button", name="Sign In").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()

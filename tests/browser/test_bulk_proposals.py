@@ -47,27 +47,6 @@ def sheet(tmp_path):
     return path
 
 
-@pytest.fixture
-def person(browser, live_server):
-    """``person(username)``: a page in its own browser context, signed in as that demo account."""
-    contexts = []
-
-    def sign_in(username: str):
-        context = browser.new_context(base_url=live_server.url)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username or email").fill(username)
-        page.get_by_label("Password").fill(f"{username}-pass")
-        page.get_by_role("button", name="Sign In").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
-
-
 def test_a_spreadsheet_becomes_a_batch_that_a_curator_approves(person, sheet, settings, tmp_path):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
 

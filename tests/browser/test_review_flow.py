@@ -19,27 +19,6 @@ def node_pk(code: str) -> int:
     return TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code=code).pk
 
 
-@pytest.fixture
-def person(browser, live_server):
-    """``person(username)``: a page in its own browser context, signed in as that demo account."""
-    contexts = []
-
-    def sign_in(username: str):
-        context = browser.new_context(base_url=live_server.url)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username or email").fill(username)
-        page.get_by_label("Password").fill(f"{username}-pass")
-        page.get_by_role("button", name="Sign In").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
-
-
 def test_a_reclassification_is_proposed_reviewed_updated_and_approved(person, live_server):
     # A contributor proposes a reclassification from the record's page.
     author = person("demo-contributor")
