@@ -36,7 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.imports.batches import store_upload, upload_dir
+from catalog.imports.batches import delete_stored, store_upload, stored_path
 from catalog.imports.pipeline import ImportReport, RowPlan, run
 from catalog.imports.readers import FileProblem, first_upper
 from catalog.models import Classification, ImportKind, Mitigation, RowAction, Taxonomy
@@ -230,22 +230,11 @@ class _Planner:
 # --------------------------------------------------------------------------- the private folder
 
 
-def _stored_path(upload: ProposalUpload) -> Path | None:
-    return upload_dir() / upload.stored_file if upload.stored_file else None
-
-
-def _delete_file(upload: ProposalUpload) -> None:
-    path = _stored_path(upload)
-    if path is not None:
-        path.unlink(missing_ok=True)
-        upload.stored_file = ""
-
-
 def _finish(upload: ProposalUpload, status: str, note: str) -> ProposalUpload:
     """Leave the preview (failed, cancelled, expired): record why and delete the file."""
     upload.status = status
     upload.note = note
-    _delete_file(upload)
+    delete_stored(upload)
     upload.save(update_fields=["status", "note", "stored_file"])
     return upload
 
@@ -316,7 +305,7 @@ def proposal_upload_preview(*, upload, actor) -> ProposalUpload:
         record.size = upload.size or 0
         record.save()
         return record
-    path = _stored_path(record)
+    path = stored_path(record)
     try:
         with transaction.atomic():
             record.save()
@@ -338,7 +327,7 @@ def proposal_upload_preview(*, upload, actor) -> ProposalUpload:
                 record.status = UploadStatus.NOTHING
                 record.note = NOTHING_MESSAGE
             if record.status != UploadStatus.PREVIEWED:
-                _delete_file(record)
+                delete_stored(record)
             record.save()
     except BaseException:
         path.unlink(missing_ok=True)
@@ -380,7 +369,7 @@ def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str) ->
                 raise workflow.WrongState(
                     "This preview has errors or nothing to propose, so it cannot be confirmed."
                 )
-            path = _stored_path(upload)
+            path = stored_path(upload)
             if path is None or not path.exists():
                 raise _Rollback("The uploaded file is gone; upload it again.")
             planner = _Planner(upload, store_rows=False, collect=True)
@@ -413,7 +402,7 @@ def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str) ->
             upload.status = UploadStatus.PROPOSED
             upload.batch = batch
             upload.note = f"Proposed as batch #{batch.pk}: {len(planner.items)} proposals."
-            _delete_file(upload)
+            delete_stored(upload)
             upload.save()
             return upload
     except _Rollback as rollback:

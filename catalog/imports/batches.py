@@ -62,15 +62,17 @@ def upload_dir() -> Path:
     return folder
 
 
-def _stored_path(batch: ImportBatch) -> Path | None:
-    return upload_dir() / batch.stored_file if batch.stored_file else None
+def stored_path(record) -> Path | None:
+    """Where the upload of ``record`` (anything with a ``stored_file`` name) waits, if any."""
+    return upload_dir() / record.stored_file if record.stored_file else None
 
 
-def _delete_upload(batch: ImportBatch) -> None:
-    path = _stored_path(batch)
+def delete_stored(record) -> None:
+    """Delete the upload of ``record`` and forget its name (the caller saves ``record``)."""
+    path = stored_path(record)
     if path is not None:
         path.unlink(missing_ok=True)
-        batch.stored_file = ""
+        record.stored_file = ""
 
 
 def store_upload(upload) -> tuple[str, str, int]:
@@ -144,7 +146,7 @@ def import_batch_expire() -> int:
     expired = 0
     stale = ImportBatch.objects.filter(status=ImportBatch.Status.PREVIEWED, created_at__lt=cutoff)
     for batch in stale:
-        _delete_upload(batch)
+        delete_stored(batch)
         batch.status = ImportBatch.Status.CANCELLED
         batch.note = "The preview expired unconfirmed."
         batch.save(update_fields=["status", "note", "stored_file"])
@@ -170,7 +172,7 @@ def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
         batch.size = upload.size or 0
         batch.save()
         return batch
-    path = _stored_path(batch)
+    path = stored_path(batch)
     try:
         with transaction.atomic():
             batch.save()
@@ -184,7 +186,7 @@ def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
             _record(batch, report)
             if not report.ok:
                 batch.status = ImportBatch.Status.FAILED
-                _delete_upload(batch)
+                delete_stored(batch)
             batch.save()
     except BaseException:
         path.unlink(missing_ok=True)
@@ -208,7 +210,7 @@ def import_batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
                     f"Batch {batch.pk} is {batch.get_status_display().lower()}; "
                     "only a previewed batch without errors can be confirmed."
                 )
-            path = _stored_path(batch)
+            path = stored_path(batch)
             if path is None or not path.exists():
                 raise ValidationError("The uploaded file is gone; upload it again.")
             report, _ = run(
@@ -231,7 +233,7 @@ def import_batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
             _record(batch, report)
             batch.status = ImportBatch.Status.APPLIED
             batch.applied_at = timezone.now()
-            _delete_upload(batch)
+            delete_stored(batch)
             batch.save()
             return batch
     except _Rollback:
@@ -239,7 +241,7 @@ def import_batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
         batch = ImportBatch.objects.get(pk=batch.pk)
         batch.status = ImportBatch.Status.FAILED
         batch.note = note
-        _delete_upload(batch)
+        delete_stored(batch)
         batch.save(update_fields=["status", "note", "stored_file"])
         return batch
 
@@ -252,7 +254,7 @@ def import_batch_cancel(*, batch: ImportBatch, actor) -> ImportBatch:
             raise ValidationError(f"Batch {batch.pk} is not awaiting confirmation.")
         batch.status = ImportBatch.Status.CANCELLED
         batch.note = "Cancelled by the uploader."
-        _delete_upload(batch)
+        delete_stored(batch)
         batch.save(update_fields=["status", "note", "stored_file"])
     return batch
 
