@@ -10,21 +10,15 @@ so every exported cell is formula-safe.
 
 from __future__ import annotations
 
-import difflib
-import re
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -35,33 +29,13 @@ from .imports.batches import (
     import_batch_preview,
     import_batch_revert,
 )
+from .imports.uploads import bound_upload, present_changes, upload_form_is_valid
 from .models import ImportBatch, ImportKind, RowAction
 
 PAGE_SIZE = 50
-DIFF_MIN_LENGTH = 80  # shorter values are shown whole, old above new
 
 
 # --------------------------------------------------------------------------- uploads
-
-
-class BoundedUploadHandler(FileUploadHandler):
-    """Stops reading an upload once it is larger than IMPORT_MAX_BYTES."""
-
-    def __init__(self, request=None):
-        super().__init__(request)
-        self.limit = settings.IMPORT_MAX_BYTES
-        self.received = 0
-        self.exceeded = False
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.exceeded = True
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
 
 
 class ImportUploadForm(forms.Form):
@@ -81,31 +55,6 @@ class RevertForm(forms.Form):
 
 
 # --------------------------------------------------------------------------- preview helpers
-
-
-def inline_diff(old: str, new: str):
-    """Word-level differences of two long texts, as <del>/<ins> markup (escaped)."""
-    old_words, new_words = re.split(r"(\s+)", old), re.split(r"(\s+)", new)
-    parts = []
-    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
-    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(("{}", "".join(old_words[a1:a2])))
-            continue
-        if a2 > a1:
-            parts.append(("<del>{}</del>", "".join(old_words[a1:a2])))
-        if b2 > b1:
-            parts.append(("<ins>{}</ins>", "".join(new_words[b1:b2])))
-    return format_html_join("", "{}", ((format_html(t, v),) for t, v in parts))
-
-
-def _present(row) -> list[dict]:
-    shown = []
-    for heading, old, new in row.changes:
-        long = len(old) + len(new) > DIFF_MIN_LENGTH and old and new
-        diff = inline_diff(old, new) if long else None
-        shown.append({"column": heading, "old": old, "new": new, "diff": diff})
-    return shown
 
 
 # --------------------------------------------------------------------------- batches
@@ -170,26 +119,15 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def _upload_entry(self, request, *args, **kwargs):
         """Bound the upload before anything reads the request body, then check CSRF, the
         sign-in and the permission as every admin view does (Django's documented pattern)."""
-        handler = BoundedUploadHandler(request)
-        request.upload_handlers.insert(0, handler)
-        request.import_upload_handler = handler
+        bound_upload(request)
         return self.admin_site.admin_view(self.upload_view)(request, *args, **kwargs)
 
     def upload_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        handler = getattr(request, "import_upload_handler", None)
         if request.method == "POST":
             form = ImportUploadForm(request.POST, request.FILES)
-            if handler is not None and handler.exceeded:
-                form.is_valid()
-                form.errors.pop("file", None)
-                form.add_error(
-                    "file",
-                    f"The file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}, the "
-                    "most one import takes. Split it into several files.",
-                )
-            elif form.is_valid():
+            if upload_form_is_valid(request, form, what="import"):
                 batch = import_batch_preview(
                     upload=form.cleaned_data["file"],
                     kind=form.cleaned_data["kind"],
@@ -229,7 +167,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         page = Paginator(batch.rows.filter(action=show).order_by("row"), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
-        rows = [{"row": row, "changes": _present(row)} for row in page.object_list]
+        rows = [{"row": row, "changes": present_changes(row.changes)} for row in page.object_list]
         is_uploader = batch.created_by_id is not None and batch.created_by_id == request.user.pk
         return render(
             request,

@@ -14,13 +14,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from catalog.admin_imports import BoundedUploadHandler, inline_diff
+from catalog.imports.uploads import bound_upload, present_changes, upload_form_is_valid
 from catalog.models import Mitigation, RowAction, Taxonomy, parse_public_id
 
 from . import accounts, bulk, permissions, selectors, workflow
@@ -43,7 +42,6 @@ from .models import ProposalKind, UploadStatus
 QUEUE_PAGE_SIZE = 50
 BATCH_PAGE_SIZE = 50
 PREVIEW_PAGE_SIZE = 50
-DIFF_MIN_LENGTH = 80  # shorter values are shown whole, old above new (as the admin preview)
 REPORT_LINES = 20  # per kind of outcome, in the messages after a batch decision
 
 
@@ -517,9 +515,7 @@ def upload(request):
     """Bound the upload before anything reads the request body, then check the method, the
     sign-in and CSRF as every other view does (Django's documented pattern for changing the
     upload handlers of one view)."""
-    handler = BoundedUploadHandler(request)
-    request.upload_handlers.insert(0, handler)
-    request.bulk_upload_handler = handler
+    bound_upload(request)
     return _upload(request)
 
 
@@ -528,18 +524,9 @@ def upload(request):
 @csrf_protect
 def _upload(request):
     _allow(permissions.can_upload(request.user))
-    handler = getattr(request, "bulk_upload_handler", None)
     if request.method == "POST":
         form = SpreadsheetUploadForm(request.POST, request.FILES)
-        if handler is not None and handler.exceeded:
-            form.is_valid()
-            form.errors.pop("file", None)
-            form.add_error(
-                "file",
-                f"The file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}, the most "
-                "one upload takes. Split it into several files.",
-            )
-        elif form.is_valid():
+        if upload_form_is_valid(request, form, what="upload"):
             uploaded = bulk.proposal_upload_preview(
                 upload=form.cleaned_data["file"], actor=request.user
             )
@@ -567,15 +554,6 @@ def _visible_upload(request, pk: int):
     return upload
 
 
-def _presented(changes) -> list[dict]:
-    shown = []
-    for column, old, new in changes:
-        long = len(old) + len(new) > DIFF_MIN_LENGTH and old and new
-        diff = inline_diff(old, new) if long else None
-        shown.append({"column": column, "old": old, "new": new, "diff": diff})
-    return shown
-
-
 def _render_upload(request, upload, form, *, status=200):
     counts = {
         RowAction.ERROR: upload.rows_error,
@@ -589,7 +567,7 @@ def _render_upload(request, upload, form, *, status=200):
     page = Paginator(upload.rows.filter(action=show).order_by("row"), PREVIEW_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = [{"row": row, "changes": _presented(row.changes)} for row in page.object_list]
+    rows = [{"row": row, "changes": present_changes(row.changes)} for row in page.object_list]
     is_uploader = upload.created_by_id == request.user.pk
     return render(
         request,
