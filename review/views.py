@@ -114,15 +114,8 @@ def queue(request):
             "overlaps": selectors.proposal_overlaps(proposals),
             "counts": selectors.proposal_queue_counts(request.user),
             "batches": selectors.proposal_batch_list_in_review(),
-            "querystring": _querystring_without_page(request),
         },
     )
-
-
-def _querystring_without_page(request) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 @require_safe

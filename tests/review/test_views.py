@@ -686,3 +686,16 @@ def test_proposing_for_each_persona(url_name, data, persona, client_for, record)
         proposal = Proposal.objects.get()
         assert response["Location"] == proposal.get_absolute_url()
         assert (proposal.author, proposal.state) == (user, ProposalState.SUBMITTED)
+
+
+def test_the_queue_pages_keep_the_filters(client_for, contributor, curator, monkeypatch):
+    from review import views
+
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    for _ in range(3):
+        new_proposal(contributor, kind=ProposalKind.RETIRE)
+    response = client_for(curator).get(reverse("review:queue"), {"kind": "retire"})
+    assert 'href="?kind=retire&amp;page=2"' in response.text
+    second = client_for(curator).get(reverse("review:queue"), {"kind": "retire", "page": 2})
+    assert second.status_code == 200
+    assert len(second.context["proposals"]) == 1
