@@ -118,20 +118,6 @@ def mitigation_get_for_page(number: int) -> Mitigation | None:
     )
 
 
-def node_ancestors(nodes: list[TaxonomyNode]) -> dict[tuple[int, str], TaxonomyNode]:
-    """The ancestors of ``nodes``, keyed by (taxonomy id, code), in one query."""
-    wanted = Q()
-    for node in nodes:
-        if node.ancestor_codes:
-            wanted |= Q(taxonomy_id=node.taxonomy_id, code__in=node.ancestor_codes)
-    if not wanted:
-        return {}
-    return {(n.taxonomy_id, n.code): n for n in TaxonomyNode.objects.filter(wanted)}
-
-
-# --------------------------------------------------------------------------- taxonomies
-
-
 def tree_order(nodes) -> list[TaxonomyNode]:
     """``nodes`` of one taxonomy depth-first, siblings by (order, code).
 
