@@ -609,6 +609,26 @@ class Browse:
         return self.filterset.page_size
 
     @property
+    def sort_options(self) -> list[tuple[str, str, bool]]:
+        """The sort menu as (value, label, selected). The default order (relevance for a
+        search, else public ID) comes first with an empty value, which the form leaves out of
+        the address: a search typed over an unchanged menu is ranked by relevance."""
+        default = "relevance" if self.filterset.search_text else "id"
+        options = [("", SORTS[default], self.sort_key == default)]
+        for value, label in SORTS.items():
+            if value not in (default, "relevance"):
+                options.append((value, label, self.sort_key == value))
+        return options
+
+    @property
+    def per_page_options(self) -> list[tuple[str, int, bool]]:
+        """The page-size menu as (value, size, selected); the default size has an empty value."""
+        return [
+            ("" if size == DEFAULT_PAGE_SIZE else str(size), size, size == self.per_page)
+            for size in PAGE_SIZES
+        ]
+
+    @property
     def form_hidden(self) -> list[tuple[str, str]]:
         """The rest of the state, carried by the search form as hidden inputs."""
         return self.state.hidden_inputs(exclude=FORM_FIELDS)

@@ -33,8 +33,31 @@ def _render_list(request, browse):
     )
 
 
+def _address_without_empty_params(request) -> str | None:
+    """The same address without its empty parameters (``year_min=``), or None if it has none.
+
+    A search form sent without JavaScript carries every field, filled or not; one redirect
+    gives the reader an address that says only what they asked for. (With JavaScript,
+    static/js/forms.js leaves the empty fields out before sending.)
+    """
+    params = request.GET.copy()
+    if all(value != "" for key in params for value in params.getlist(key)):
+        return None
+    for key in list(params):
+        values = [value for value in params.getlist(key) if value != ""]
+        if values:
+            params.setlist(key, values)
+        else:
+            del params[key]
+    encoded = params.urlencode()
+    return f"{request.path}?{encoded}" if encoded else request.path
+
+
 @require_safe
 def mitigation_list(request):
+    cleaner = _address_without_empty_params(request)
+    if cleaner is not None:
+        return redirect(cleaner)
     return _render_list(request, filters.browse(request.GET))
 
 

@@ -97,7 +97,7 @@ class TestMitigationDetail:
         assert "1.1 Model</a> › " in text
         assert "1.1.2 Learning Objectives" in text
 
-    @pytest.mark.parametrize("form", ["A0{n}", "A{n}_Gipiškis2024"])
+    @pytest.mark.parametrize("form", ["A0{n}", "A{n}_Gipiškis2024", "a{n}", "a0{n}_Ref"])
     def test_other_forms_of_the_public_id_redirect_to_the_canonical_address(self, client, form):
         mitigation = Mitigation.objects.get(name="Adversarial training")
         response = client.get(f"/mitigations/{form.format(n=mitigation.number)}/")
@@ -283,7 +283,40 @@ class TestMitigationList:
         text = client.get(LIST, {"lifecycle": "deploy", "q": "red"}).text
         assert '<input type="hidden" name="lifecycle" value="deploy">' in text
         assert 'name="q" value="red"' in text
-        assert '<option value="relevance" selected>' in text
+        assert '<option value="" selected>Relevance</option>' in text
+
+    def test_the_form_sent_unchanged_ranks_a_search_by_relevance(self, client):
+        # Without JavaScript the browser sends every field of the form as the page drew it.
+        unsearched = client.get(LIST).text
+        assert '<option value="" selected>Public ID</option>' in unsearched
+        assert '<option value="" selected>25</option>' in unsearched
+        assert 'value="relevance"' not in unsearched
+        sent = {"q": "adversarial", "year_min": "", "year_max": "", "sort": "", "per_page": ""}
+        response = client.get(LIST, sent)
+        assert response.status_code == 302
+        assert response["Location"] == "/mitigations/?q=adversarial"
+        browse = client.get(response["Location"]).context["browse"]
+        assert browse.sort_key == "relevance"
+        ranks = [m.search_rank for m in browse.page]
+        assert ranks == sorted(ranks, reverse=True)
+        assert ranks[0] > ranks[-1]
+
+    def test_empty_parameters_are_dropped_and_the_rest_kept(self, client):
+        response = client.get(f"{LIST}?lifecycle=deploy&lifecycle=&q=&sort=name&year_max=")
+        assert response.status_code == 302
+        assert response["Location"] == "/mitigations/?lifecycle=deploy&sort=name"
+        assert client.get(f"{LIST}?q=&year_min=")["Location"] == LIST
+
+    def test_an_explicit_sort_is_kept_with_a_search(self, client):
+        response = client.get(LIST, {"q": "adversarial", "sort": "name"})
+        assert response.context["browse"].sort_key == "name"
+        assert '<option value="name" selected>Name</option>' in response.text
+        assert '<option value="">Relevance</option>' in response.text
+
+    def test_a_public_id_in_any_case_finds_the_record(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        response = client.get(LIST, {"q": mitigation.public_id.lower()})
+        assert result_ids(response) == [mitigation.public_id]
 
     def test_pages_link_to_each_other_with_the_filters(self, client):
         response = client.get(LIST, {"per_page": 10, "source": "UK Government2023"})
