@@ -36,7 +36,7 @@ demo: migrate
 run: demo
 	@echo
 	@echo "Serving AIRM Curator on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
