@@ -119,6 +119,21 @@ def test_the_brief_examples_are_classified_in_both_taxonomies(name):
     assert mitigation.section_path
 
 
+def test_the_demo_shows_a_retired_and_a_merged_record_that_still_resolve(client):
+    retired = Mitigation.objects.get(number=9058)
+    merged = Mitigation.objects.get(number=9059)
+    assert retired.status == Mitigation.Status.RETIRED
+    assert "dropped from the bill" in retired.status_note
+    assert merged.status == Mitigation.Status.MERGED
+    assert merged.merged_into.public_id == "A9001"
+    assert "was retired" in client.get(retired.get_absolute_url()).text
+    assert "This record was merged into" in client.get(merged.get_absolute_url()).text
+    assert "Merged into this record" in client.get(merged.merged_into.get_absolute_url()).text
+    # Their history says they came with the demo, as created and then retired or merged.
+    assert [row.history_type for row in merged.history.order_by("history_date")] == ["+", "~"]
+    assert merged.history.first().history_change_reason.startswith("Demo content")
+
+
 def test_the_first_load_recorded_why_in_the_history():
     taxonomy = Taxonomy.objects.get(slug="airm-preliminary")
     assert taxonomy.history.get().history_change_reason == "Reference data: taxonomies.json"
