@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from .history import describe_refs
 from .models import (
     Classification,
     Mitigation,
@@ -612,4 +613,9 @@ def mitigation_get_removal(number: int):
         return None
     removal = rows[0]
     removal.last_version = rows[1] if len(rows) > 1 else rows[0]
+    # The history the README promises stays readable: every change up to the removal, and what
+    # caused the removal as readers see it (never an admin link).
+    removal.timeline = mitigation_timeline(removal.instance)
+    ref = removal.history_ref or ""
+    removal.cause = describe_refs([ref])[ref] if ref else None
     return removal

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_safe
 
 from . import coverage as coverage_chart
 from . import exports, filters, selectors
-from .history import ref_url
 from .models import parse_public_id
 
 
@@ -100,12 +99,7 @@ def _mitigation_gone(request, number, public_id):
     removal = selectors.mitigation_get_removal(number) if number else None
     if removal is None:
         raise Http404(f"No mitigation {public_id}.")
-    return render(
-        request,
-        "catalog/mitigation_removed.html",
-        {"removal": removal, "ref_url": ref_url(removal.history_ref)},
-        status=410,
-    )
+    return render(request, "catalog/mitigation_removed.html", {"removal": removal}, status=410)
 
 
 @require_safe

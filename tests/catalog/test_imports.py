@@ -17,6 +17,7 @@ from catalog.models import (
     TaxonomyNode,
 )
 from tests.factories import MitigationFactory, TaxonomyFactory, TaxonomyNodeFactory, place
+from tests.html_checks import html_problems
 from tests.spreadsheets import (
     CATALOG_BASE,
     MIT_DOCUMENT_HEADER,
@@ -589,6 +590,15 @@ def test_a_record_removed_by_a_revert_still_resolves_as_gone(tmp_path, admin, cu
     assert "Revert of import batch" in response.text
     assert "never given to another record" in response.text
     assert client.get("/mitigations/A0903/").status_code == 404
+    # No way into the admin for the public; the history the README promises is shown.
+    assert "/admin/" not in response.text
+    assert f"revert of import batch #{batch.pk}" in response.text
+    history = response.text[response.text.index('id="history-title"') :]
+    assert history.count('class="timeline__entry"') == 2  # created by the import, then removed
+    assert f"via import batch #{batch.pk}" in history
+    assert "removed" in history and "created" in history
+    assert "<ins>Created by mistake</ins>" in history
+    assert html_problems(response.text) == []
 
 
 def test_a_revert_is_refused_when_a_record_changed_again_since(tmp_path, admin):
