@@ -162,3 +162,27 @@ def response(queryset: QuerySet[Mitigation], fmt: str, filename_stem: str):
     result = StreamingHttpResponse(body, content_type=FORMATS[fmt])
     result["Content-Disposition"] = content_disposition_header(True, filename)
     return result
+
+
+# --------------------------------------------------------------------------- the coverage table
+
+
+def coverage_rows(chart) -> Iterator[list]:
+    """The coverage table (``catalog.coverage.Chart``) as spreadsheet rows: a header of the
+    columns, one row per category with its counts and total, then the column totals."""
+    yield ["Code", chart.rows_taxonomy.name, *(column.label for column in chart.columns), "All"]
+    for row in chart.rows:
+        yield [
+            row.node.code,
+            row.node.name,
+            *(cell.count for cell in row.cells),
+            row.total,
+        ]
+    yield ["", "All categories", *(column.total for column in chart.columns), chart.total]
+
+
+def coverage_response(chart, filename_stem: str) -> StreamingHttpResponse:
+    table = ([spreadsheet.make_inert(value) for value in row] for row in coverage_rows(chart))
+    result = StreamingHttpResponse(iter_csv(table), content_type=FORMATS["csv"])
+    result["Content-Disposition"] = content_disposition_header(True, f"{filename_stem}.csv")
+    return result

@@ -609,6 +609,11 @@ class Browse:
         return self.filterset.page_size
 
     @property
+    def active_filter_count(self) -> int:
+        """Active filters, the search not counted (the "Filters (n)" control on phones)."""
+        return sum(1 for active in self.active if active.key != "q")
+
+    @property
     def sort_options(self) -> list[tuple[str, str, bool]]:
         """The sort menu as (value, label, selected). The default order (relevance for a
         search, else public ID) comes first with an empty value, which the form leaves out of

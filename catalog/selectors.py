@@ -102,6 +102,50 @@ def mitigation_count_active() -> int:
     return Mitigation.objects.active().count()
 
 
+def mitigation_list_recently_changed(limit: int = 6) -> list[Mitigation]:
+    """The records changed last (any status: a retirement is news too), with their source.
+
+    One query.
+    """
+    return list(
+        Mitigation.objects.select_related("source").order_by("-updated_at", "-number")[:limit]
+    )
+
+
+def mitigation_counts_by_year(mitigations: QuerySet[Mitigation] | None = None) -> list[tuple]:
+    """``[(year, count), …]``: active mitigations per year of their source, oldest first
+    (sources without a year left out). One query."""
+    mitigations = Mitigation.objects.active() if mitigations is None else mitigations
+    rows = (
+        mitigations.filter(source__year__isnull=False)
+        .order_by()
+        .values_list("source__year")
+        .annotate(n=Count("pk"))
+    )
+    return sorted(rows)
+
+
+def chart_taxonomy() -> Taxonomy | None:
+    """The taxonomy whose categories the small charts count: the first public taxonomy of
+    kind "taxonomy" (the MIT preliminary one in the reference data)."""
+    return taxonomy_list_public().filter(kind=Taxonomy.Kind.TAXONOMY).first()
+
+
+def top_level_counts(mitigations: QuerySet[Mitigation]) -> list[NodeCount]:
+    """How many of ``mitigations`` sit in each top-level category of :func:`chart_taxonomy`
+    (each counted once per category). Three queries; empty without such a taxonomy."""
+    taxonomy = chart_taxonomy()
+    if taxonomy is None:
+        return []
+    (taxonomy,) = taxonomy_list_with_nodes([taxonomy])
+    counts = node_subtree_counts(taxonomy, taxonomy.node_list, mitigations)
+    return [
+        NodeCount(node=node, count=counts.get(node.pk, 0))
+        for node in taxonomy.node_list
+        if node.parent_id is None
+    ]
+
+
 def mitigation_get_for_page(number: int) -> Mitigation | None:
     """One mitigation (any status) with its source, merge target and classifications."""
     return (

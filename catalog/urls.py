@@ -48,4 +48,6 @@ urlpatterns = [
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
     path("coverage/", views.coverage, name="coverage"),
+    path("coverage/download.csv", views.coverage_download, name="coverage-download"),
+    path("about/", views.about, name="about"),
 ]

@@ -6,19 +6,44 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from . import charts, exports, filters, selectors
 from . import coverage as coverage_chart
-from . import exports, filters, selectors
-from .models import parse_public_id
+from .models import Taxonomy, parse_public_id
 
 
 @require_safe
 def home(request):
+    summaries = selectors.taxonomy_list_top_level_counts()
+    main = next((s for s in summaries if s.taxonomy.kind == Taxonomy.Kind.TAXONOMY), None)
     return render(
         request,
         "catalog/home.html",
         {
-            "summaries": selectors.taxonomy_list_top_level_counts(),
+            "summaries": summaries,
             "mitigation_count": selectors.mitigation_count_active(),
+            "recent": selectors.mitigation_list_recently_changed(),
+            "category_chart": charts.category_chart(
+                f"Mitigations per category of {main.taxonomy.name}" if main else "",
+                main.top_level if main else [],
+            ),
+            "year_chart": charts.year_chart(
+                "Mitigations per year of their source", selectors.mitigation_counts_by_year()
+            ),
+        },
+    )
+
+
+@require_safe
+def about(request):
+    return render(
+        request,
+        "catalog/about.html",
+        {
+            "taxonomies": selectors.taxonomy_list_public(),
+            "source_count": selectors.source_list().count(),
+            "mitigation_count": selectors.mitigation_count_active(),
+            "required_approvals": settings.REVIEW_REQUIRED_APPROVALS,
+            "required_by_kind": sorted(settings.REVIEW_REQUIRED_APPROVALS_BY_KIND.items()),
         },
     )
 
@@ -147,8 +172,34 @@ def source_detail(request, short_ref):
             "source": source,
             "source_page": selectors.source_page(source, request.GET.get("page")),
             "list_url": filters.list_url([("source", source.short_ref)]),
+            "category_chart": charts.category_chart(
+                f"{source.short_ref}'s mitigations per category",
+                selectors.top_level_counts(selectors.source_mitigations(source)),
+                source=source,
+            ),
         },
     )
+
+
+@require_safe
+def coverage_download(request):
+    """The coverage table as it is shown (same parameters) as a CSV file."""
+    try:
+        chart = coverage_chart.coverage_chart(
+            rows=request.GET.get("rows"), by=request.GET.get("by"), depth=request.GET.get("depth")
+        )
+    except coverage_chart.CoverageError as problem:
+        return render(
+            request,
+            "catalog/coverage_chart.html",
+            {
+                "chart": coverage_chart.coverage_chart(rows=None, by=None, depth=None),
+                "error": str(problem),
+            },
+            status=400,
+        )
+    stem = f"airm-coverage-{chart.rows_taxonomy.slug}-by-{request.GET.get('by') or 'source'}"
+    return exports.coverage_response(chart, f"{stem}-{timezone.now():%Y-%m-%d}")
 
 
 @require_safe

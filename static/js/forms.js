@@ -10,7 +10,8 @@ document.querySelectorAll("form[data-drop-empty]").forEach(function (form) {
       if (typeof value === "string" && value !== "") params.append(name, value);
     });
     event.preventDefault();
-    var query = params.toString();
-    window.location.assign(form.action + (query ? "?" + query : ""));
+    var target = new URL(form.action);  // keeps the action's #fragment, e.g. #results
+    target.search = params.toString();
+    window.location.assign(target.toString());
   });
 });
