@@ -141,17 +141,16 @@ def proposal_detail(request, pk):
     curator = permissions.request_user_is_curator(request)
     approvals = [a for a in proposal.approvals.all() if a.revision == proposal.revision]
     mitigation = proposal.mitigation
-    in_catalog = proposal.kind != ProposalKind.NEW or proposal.state == "approved"
+    targets_record = proposal_changes.KINDS[proposal.kind].targets_record
+    in_catalog = targets_record or proposal.state == "approved"
     diff = (
         []
         if proposal.state == "approved"
-        else proposal_changes.diff(
-            proposal, mitigation if proposal.kind != ProposalKind.NEW else None
-        )
+        else proposal_changes.diff(proposal, mitigation if targets_record else None)
     )
     conflicts = (
         proposal_changes.conflicts(proposal, mitigation)
-        if proposal.is_open and proposal.kind != ProposalKind.NEW
+        if proposal.is_open and targets_record
         else []
     )
     return render(
@@ -336,10 +335,11 @@ def proposal_edit(request, pk):
             "it can be updated only as a draft or when changes were requested.",
         )
         return redirect(proposal)
+    spec = proposal_changes.KINDS[proposal.kind]
     form_kw = {"proposal": proposal}
-    if proposal.kind != ProposalKind.NEW:
+    if spec.targets_record:
         form_kw["mitigation"] = proposal.mitigation
-    if proposal.kind == ProposalKind.RECLASSIFY:
+    if spec.uses_taxonomy:
         form_kw["taxonomy"] = proposal.taxonomy
     form_class = form_for(proposal.kind)
     if request.method == "POST":
@@ -367,7 +367,7 @@ def proposal_edit(request, pk):
         {
             "form": form,
             "proposal": proposal,
-            "mitigation": proposal.mitigation if proposal.kind != ProposalKind.NEW else None,
+            "mitigation": proposal.mitigation if spec.targets_record else None,
             "taxonomy": proposal.taxonomy,
             "kind": proposal.kind,
             "updating": True,

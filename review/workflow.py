@@ -39,7 +39,6 @@ from .models import (
     ProposalApproval,
     ProposalBatch,
     ProposalEvent,
-    ProposalKind,
     ProposalState,
 )
 
@@ -223,7 +222,8 @@ def _create(
     database (they hold all the same, as an IntegrityError): a batch of a thousand proposals
     built by our own code would otherwise spend two dozen queries on each re-checking them.
     """
-    if kind == ProposalKind.NEW:
+    spec = proposal_changes.KINDS.get(kind)
+    if spec is not None and not spec.targets_record:
         mitigation = None
     if mitigation is not None:
         mitigation = Mitigation.objects.select_related("merged_into").get(pk=mitigation.pk)
@@ -238,7 +238,7 @@ def _create(
         kind=kind,
         author=author,
         mitigation=mitigation,
-        taxonomy=taxonomy if kind == ProposalKind.RECLASSIFY else None,
+        taxonomy=taxonomy if spec is not None and spec.uses_taxonomy else None,
         batch=batch,
         batch_row=batch_row,
         changes=changes,
