@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CatalogConfig(AppConfig):
@@ -10,9 +11,18 @@ class CatalogConfig(AppConfig):
 
         history.register_ref_resolver("import-batch", _import_batch_url)
         history.register_ref_resolver("import-batch-revert", _import_batch_url)
+        post_migrate.connect(_create_cache_tables, sender=self)
 
 
 def _import_batch_url(key: str) -> str | None:
     from django.urls import reverse
 
     return reverse("admin:catalog_importbatch_change", args=[key]) if key.isdigit() else None
+
+
+def _create_cache_tables(using, verbosity=1, **kwargs):
+    """Create the database cache's table wherever ``migrate`` runs (``make run``, ``make
+    serve``, the test database), so that the shared cache is there before any request."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=max(verbosity - 1, 0))
