@@ -4,6 +4,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 
+from .health import healthz
+
 admin.site.site_header = "AIRM Curator administration"
 admin.site.site_title = "AIRM Curator admin"
 
@@ -16,6 +18,7 @@ def favicon(request):
 
 urlpatterns = [
     path("favicon.ico", favicon),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("review/", include("review.urls")),

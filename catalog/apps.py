@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CatalogConfig(AppConfig):
@@ -14,6 +15,7 @@ class CatalogConfig(AppConfig):
         history.register_ref_describer(
             "import-batch-revert", _describe_import_batches("revert of import batch")
         )
+        post_migrate.connect(_create_cache_tables, sender=self)
 
 
 def _import_batch_url(key: str) -> str | None:
@@ -35,3 +37,11 @@ def _describe_import_batches(label: str):
         }
 
     return describe
+
+
+def _create_cache_tables(using, verbosity=1, **kwargs):
+    """Create the database cache's table wherever ``migrate`` runs (``make run``, ``make
+    serve``, the test database), so that the shared cache is there before any request."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=max(verbosity - 1, 0))

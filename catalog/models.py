@@ -573,3 +573,28 @@ class ImportRow(models.Model):
 
     def __str__(self):
         return f"row {self.row}: {self.action}"
+
+
+# --------------------------------------------------------------------------- the version
+
+
+class CatalogVersion(models.Model):
+    """The one row that changes with every write to the catalog (see :mod:`catalog.version`).
+
+    Updated inside each write's own transaction, so it commits (or rolls back) with the data:
+    whatever the cache holds, the database always says which state of the catalog is current.
+    ``token`` is drawn at random on every change, so a number that comes back (a rolled-back
+    write, a restored backup) never names an older state as current.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="catalog_version_single_row"),
+        ]
+
+    def __str__(self):
+        return f"catalog version {self.number}"

@@ -36,7 +36,7 @@ from .models import (
     TaxonomyNode,
     parse_public_id,
 )
-from .roles import CURATORS_GROUP
+from .roles import CURATORS_GROUP, display_name
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -385,8 +385,7 @@ def written_by_loader(row) -> bool:
 def describe_writer(row) -> str:
     if row is None:
         return "no recorded history"
-    user = row.history_user
-    who = (user.get_full_name() or user.get_username()) if user else ""
+    who = display_name(row.history_user, "")
     parts = [row.history_change_reason or "no reason given"]
     if who:
         parts.append(f"by {who}")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from .history import describe_refs, ref_url
 from .models import Classification, Mitigation, MitigationStatus, Taxonomy, format_public_id
+from .roles import display_name
 
 TRACKED_FIELDS = (
     "number",
@@ -91,10 +92,7 @@ class TimelineEntry:
 
 
 def _who(row) -> str:
-    user = row.history_user
-    if user is None:
-        return "system"
-    return user.get_full_name() or user.get_username()
+    return display_name(row.history_user, "system")
 
 
 def word_diff(old: str, new: str) -> list[Segment]:

@@ -40,6 +40,7 @@ from catalog.imports.batches import delete_stored, store_upload, stored_path
 from catalog.imports.pipeline import ImportReport, RowPlan, run
 from catalog.imports.readers import FileProblem, first_upper
 from catalog.models import Classification, ImportKind, Mitigation, RowAction, Taxonomy
+from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import permissions, workflow
@@ -395,7 +396,7 @@ def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str) ->
                     items=planner.items,
                 )
             except ValidationError as error:
-                raise _Rollback("Nothing was proposed: " + " ".join(error.messages)) from error
+                raise _Rollback(f"Nothing was proposed: {error_text(error)}") from error
             except IntegrityError as error:
                 note = f"Nothing was proposed: the database refused it ({error})."
                 raise _Rollback(note) from error

@@ -15,7 +15,7 @@ from django.core.mail import EmailMessage, mailers
 from django.db.models import Q
 from django.urls import reverse
 
-from catalog.roles import CURATORS_GROUP
+from catalog.roles import CURATORS_GROUP, display_name
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +26,6 @@ _AUTHOR_SUBJECTS = {
     "sent_back": "the record changed: please update",
     "commented": "new comment",
 }
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def _url(proposal) -> str:
@@ -77,7 +73,7 @@ def notify_submitted(proposal_id: int) -> int:
     verb = "resubmitted" if proposal.state == "resubmitted" else "submitted"
     subject = f"Proposal #{proposal.pk} {verb}: {proposal.title}"
     body = (
-        f"{_name(proposal.author)} {verb} a proposal for review.\n\n"
+        f"{display_name(proposal.author)} {verb} a proposal for review.\n\n"
         f"{proposal.title}\n\nWhy: {proposal.rationale}\n\n"
         f"Review it: {_url(proposal)}\n\n"
         "You receive this because you are a curator. Turn these emails off on your settings "
@@ -99,7 +95,7 @@ def notify_author(proposal_id: int, what: str, note: str, actor_id: int | None) 
     if Profile.objects.filter(user=author, email_on_my_proposals=False).exists():
         return 0
     actor = get_user_model().objects.filter(pk=actor_id).first()
-    who = _name(actor) if actor else "A curator"
+    who = display_name(actor) if actor else "A curator"
     headline = {
         "applied": f"{who} approved your proposal; the change is now in the catalog.",
         "rejected": f"{who} rejected your proposal.",
@@ -136,7 +132,7 @@ def notify_batch_submitted(batch_id: int) -> int:
     url = settings.SITE_URL + batch.get_absolute_url()
     subject = f"Batch #{batch.pk} submitted: {count} proposals from {batch.title}"
     body = (
-        f"{_name(batch.created_by)} submitted {count} proposals for review at once, from "
+        f"{display_name(batch.created_by)} submitted {count} proposals for review at once, from "
         f"{batch.title}.\n\nWhy: {batch.rationale}\n\n"
         f"Review them one by one or as a whole: {url}\n\n"
         "You receive this because you are a curator. Turn these emails off on your settings "
@@ -164,7 +160,7 @@ def notify_batch_decided(
     if Profile.objects.filter(user=author, email_on_my_proposals=False).exists():
         return 0
     actor = get_user_model().objects.filter(pk=actor_id).first()
-    who = _name(actor) if actor else "A curator"
+    who = display_name(actor) if actor else "A curator"
     short, verb = _BATCH_DECIDED[action]
     proposals = {
         p.pk: p

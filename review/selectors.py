@@ -336,15 +336,12 @@ def mitigation_list_similar(name: str, *, limit: int = 5, exclude_pk: int | None
 # --------------------------------------------------------------------------- history credit
 
 
-def _person(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 def proposal_ref_descriptions(keys: list[str]) -> dict:
     """``proposal:<pk>`` history references as readers see them (catalog.history describes
     references through this): "proposal #12", its public page, who proposed it and which
     curators approved the revision that was applied. Two queries for any number of keys."""
     from catalog.history import RefDescription
+    from catalog.roles import display_name
 
     pks = [int(key) for key in keys if key.isdigit()]
     proposals = (
@@ -362,7 +359,7 @@ def proposal_ref_descriptions(keys: list[str]) -> dict:
     described = {}
     for proposal in proposals:
         approvers = [
-            _person(approval.curator)
+            display_name(approval.curator)
             for approval in proposal.approvals.all()
             if approval.revision == proposal.revision
         ]
@@ -370,7 +367,7 @@ def proposal_ref_descriptions(keys: list[str]) -> dict:
             label=f"proposal #{proposal.pk}",
             # A draft is its author's alone (and never applied); every other proposal is public.
             url=proposal.get_absolute_url() if proposal.state != ProposalState.DRAFT else None,
-            proposed_by=_person(proposal.author),
+            proposed_by=display_name(proposal.author),
             approved_by=tuple(approvers),
         )
     return described

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from .. import version
 from ..history import change_context
 from ..models import (
     TaxonomyNode,
@@ -51,10 +52,17 @@ class Placement:
 
 @contextmanager
 def _unit_of_work(*, actor, reason: str, ref: str = ""):
+    """The transaction and history context of one write; its last step bumps the catalog
+    version (:mod:`catalog.version`), so the version commits or rolls back with the data.
+
+    The version row is locked only at the end of the work, so concurrent writers queue on it
+    for the moment before each commits, not for the whole of a long import.
+    """
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Say why this change is made."})
     with transaction.atomic(), change_context(actor=actor, reason=reason.strip(), ref=ref):
         yield
+        version.bump()
 
 
 def _field_value(instance: models.Model, name: str):

@@ -111,6 +111,6 @@ def test_make_run_passes_its_port_to_the_server():
     result = subprocess.run(
         [make, "-n", "run", "PORT=8080"], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    (serve,) = [line for line in result.stdout.splitlines() if "runserver" in line]
-    assert "PORT=8080" in serve
-    assert serve.endswith("runserver 127.0.0.1:8080")
+    recipe = result.stdout
+    assert re.search(r"export DEBUG=\S+ PORT=8080;", recipe), recipe
+    assert "runserver 127.0.0.1:8080" in recipe
