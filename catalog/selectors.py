@@ -663,3 +663,68 @@ def mitigation_get_removal(number: int):
     ref = removal.history_ref or ""
     removal.cause = describe_refs([ref])[ref] if ref else None
     return removal
+
+
+# --------------------------------------------------------------------------- recent changes
+
+
+@dataclass
+class RecentChange:
+    """One unit of work in the catalog's history (an import, a revert, an approval, an admin
+    edit): when it last wrote, who, why, what caused it and how many rows of each kind."""
+
+    when: object
+    user: object
+    reason: str
+    ref: str
+    counts: dict[str, int]
+    mitigation_number: int | None = None  # the one record changed, if only one was
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{count} {kind}" for kind, count in self.counts.items())
+
+
+def history_list_recent_changes(limit: int = 10) -> list[RecentChange]:
+    """The latest units of work across every curated model's history, newest first: rows
+    written with the same user, reason and reference count as one (an import of 5,000 rows is
+    one entry). One aggregate query per curated model, whatever the size of the history."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Max, Min
+
+    models = (
+        (Mitigation, "mitigation", "mitigations"),
+        (Classification, "classification", "classifications"),
+        (SourceDocument, "source document", "source documents"),
+        (TaxonomyNode, "taxonomy node", "taxonomy nodes"),
+        (Taxonomy, "taxonomy", "taxonomies"),
+    )
+    groups: dict[tuple, RecentChange] = {}
+    for model, one, many in models:
+        extra = {"low": Min("number"), "high": Max("number")} if model is Mitigation else {}
+        rows = (
+            model.history.order_by()
+            .values("history_user_id", "history_change_reason", "history_ref")
+            .annotate(last=Max("history_date"), n=Count("pk"), **extra)
+            .order_by("-last")[:limit]
+        )
+        for row in rows:
+            key = (row["history_user_id"], row["history_change_reason"], row["history_ref"])
+            change = groups.get(key)
+            if change is None:
+                change = groups[key] = RecentChange(
+                    when=row["last"],
+                    user=row["history_user_id"],
+                    reason=row["history_change_reason"] or "",
+                    ref=row["history_ref"] or "",
+                    counts={},
+                )
+            change.when = max(change.when, row["last"])
+            change.counts[one if row["n"] == 1 else many] = row["n"]
+            if model is Mitigation and row["low"] == row["high"]:
+                change.mitigation_number = row["low"]
+    latest = sorted(groups.values(), key=lambda change: change.when, reverse=True)[:limit]
+    users = get_user_model().objects.in_bulk({c.user for c in latest if c.user is not None})
+    for change in latest:
+        change.user = users.get(change.user)
+    return latest

@@ -92,6 +92,47 @@ def test_export_then_import_changes_nothing_and_writes_no_history(tmp_path, fmt,
     assert batch.status == ImportBatch.Status.APPLIED
 
 
+def test_taxonomy_columns_are_read_by_name_or_by_slug(tmp_path, admin):
+    target = Mitigation.objects.get(name="Robustness certificates")
+    rows = [
+        [
+            *CATALOG_BASE,
+            "AI Risk Mitigation Taxonomy (preliminary)",
+            "lifecycle",
+            "Actor reasoning",
+            "actor",
+        ],
+        [
+            target.public_id,
+            target.name,
+            target.definition,
+            target.source.short_ref,
+            target.section_path,
+            "2.3",
+            "deploy",
+            "The lab runs it.",
+            "developer",
+        ],
+    ]
+    report, _ = import_one(write_csv(tmp_path / "mixed.csv", rows), actor=admin)
+    assert report.ok, report.problems
+    assert report.counts[RowAction.CHANGED] == 1
+    placed = {c.taxonomy.slug: (c.node.code, c.reasoning) for c in target.classifications.all()}
+    assert placed["airm-preliminary"][0] == "2.3"
+    assert placed["lifecycle"][0] == "deploy"
+    assert placed["actor"] == ("developer", "The lab runs it.")
+
+
+def test_a_misspelt_taxonomy_name_is_named_as_a_problem(tmp_path):
+    rows = [
+        [*CATALOG_BASE, "AI lifecycel stage"],
+        ["A9001", "Adversarial training", "", "Gipiškis2024", "", "deploy"],
+    ]
+    report, batch = import_one(write_csv(tmp_path / "typo.csv", rows))
+    assert batch is None
+    assert any("Did you mean “lifecycle”?" in problem for problem in report.problems)
+
+
 def test_a_formula_like_value_really_changed_in_the_file_is_seen_as_a_change(
     tmp_path, formula_records
 ):
