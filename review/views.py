@@ -21,8 +21,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from catalog.imports.uploads import bound_upload, present_changes, upload_form_is_valid
-from catalog.models import Mitigation, RowAction, Taxonomy, parse_public_id
+from catalog.imports.preview import preview_context
+from catalog.imports.uploads import bound_upload, upload_form_is_valid
+from catalog.models import Mitigation, Taxonomy, parse_public_id
 
 from . import accounts, bulk, permissions, selectors, workflow
 from . import changes as proposal_changes
@@ -44,7 +45,6 @@ from .models import ProposalKind, UploadStatus
 
 QUEUE_PAGE_SIZE = 50
 BATCH_PAGE_SIZE = 50
-PREVIEW_PAGE_SIZE = 50
 REPORT_LINES = 20  # per kind of outcome, in the messages after a batch decision
 
 
@@ -489,29 +489,15 @@ def _visible_upload(request, pk: int):
 
 
 def _render_upload(request, upload, form, *, status=200):
-    counts = {
-        RowAction.ERROR: upload.rows_error,
-        RowAction.CHANGED: upload.rows_changed,
-        RowAction.NEW: upload.rows_new,
-        RowAction.UNCHANGED: upload.rows_unchanged,
-    }
-    show = request.GET.get("show")
-    if show not in counts:
-        show = next((action for action, count in counts.items() if count), RowAction.NEW)
-    page = Paginator(upload.rows.filter(action=show).order_by("row"), PREVIEW_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    rows = [{"row": row, "changes": present_changes(row.changes)} for row in page.object_list]
     is_uploader = upload.created_by_id == request.user.pk
     return render(
         request,
         "review/upload_detail.html",
         {
             "upload": upload,
-            "tabs": [(action, RowAction(action).label, count) for action, count in counts.items()],
-            "show": show,
-            "page": page,
-            "rows": rows,
+            **preview_context(
+                upload, request.GET, with_proposals=True, unnumbered="new ID on approval"
+            ),
             "is_uploader": is_uploader,
             "can_confirm": upload.can_be_confirmed
             and bool(permissions.can_confirm_upload(request.user, upload)),
