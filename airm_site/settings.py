@@ -198,12 +198,11 @@ STORAGES = {
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
-# Email: printed to the console in development; with DEBUG off, SMTP (configured by EMAIL_HOST,
-# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
+# Email: printed to the console in development (decoded, so that links are whole: see
+# airm_site/mail.py); with DEBUG off, SMTP (configured by EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
 EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND") or (
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend"
+    "airm_site.mail.ConsoleEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
 if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
@@ -304,5 +303,8 @@ REVIEW_REQUIRED_APPROVALS_BY_KIND = {
 # The most proposals one contributor's spreadsheet may make (its new and changed rows; see
 # review/bulk.py); the file limits are IMPORT_MAX_BYTES and IMPORT_MAX_ROWS as for imports.
 REVIEW_BULK_MAX_PROPOSALS = int(os.environ.get("REVIEW_BULK_MAX_PROPOSALS", "500"))
-# The address links in notification emails start with.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address links in notification emails start with; by default the development server's
+# own, on PORT (which `make run` passes on, so `PORT=8080 make run` links to port 8080).
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")

@@ -15,8 +15,11 @@ from .. import selectors
 from ..models import DocType, Mitigation, MitigationStatus
 from .facets import FacetGroup, facet_groups
 from .filterset import (
+    DEFAULT_PAGE_SIZE,
     DEFAULT_STATUS,
     FORM_FIELDS,
+    PAGE_SIZES,
+    SORTS,
     YEAR_GROUP,
     YEAR_PARAMS,
     MitigationFilterSet,
@@ -102,6 +105,31 @@ class Browse:
     @property
     def per_page(self) -> int:
         return self.filterset.page_size
+
+    @property
+    def active_filter_count(self) -> int:
+        """Active filters, the search not counted (the "Filters (n)" control on phones)."""
+        return sum(1 for active in self.active if active.key != "q")
+
+    @property
+    def sort_options(self) -> list[tuple[str, str, bool]]:
+        """The sort menu as (value, label, selected). The default order (relevance for a
+        search, else public ID) comes first with an empty value, which the form leaves out of
+        the address: a search typed over an unchanged menu is ranked by relevance."""
+        default = "relevance" if self.filterset.search_text else "id"
+        options = [("", SORTS[default], self.sort_key == default)]
+        for value, label in SORTS.items():
+            if value not in (default, "relevance"):
+                options.append((value, label, self.sort_key == value))
+        return options
+
+    @property
+    def per_page_options(self) -> list[tuple[str, int, bool]]:
+        """The page-size menu as (value, size, selected); the default size has an empty value."""
+        return [
+            ("" if size == DEFAULT_PAGE_SIZE else str(size), size, size == self.per_page)
+            for size in PAGE_SIZES
+        ]
 
     @property
     def form_hidden(self) -> list[tuple[str, str]]:

@@ -98,10 +98,12 @@ class TestFiltering:
         retired = Mitigation.objects.get(name="Robustness certificates")
         services.mitigation_retire(mitigation=retired, actor=None, reason="Out of scope")
         assert retired.public_id not in ids(filtered("").qs)
-        assert ids(filtered("status=retired").qs) == [retired.public_id]
+        # (A9058 is the demo's retired record, A9059 its merged one.)
+        assert ids(filtered("status=retired").qs) == [retired.public_id, "A9058"]
         both = ids(filtered("status=active&status=retired").qs)
         assert retired.public_id in both
-        assert len(both) == Mitigation.objects.count()
+        assert len(both) == Mitigation.objects.exclude(status="merged").count()
+        assert "A9059" in ids(filtered("status=merged").qs)
 
     def test_a_search_combines_with_the_filters(self):
         result = ids(filtered("q=red+teaming&source=NIST2024").qs)
@@ -213,7 +215,8 @@ class TestFacets:
         )
         groups = filters.facet_groups(filtered(""), filters.ListState(QueryDict(""), set()))
         status = facet(groups, "status")
-        assert option_counts(status)["retired"] == 1
+        assert option_counts(status)["retired"] == 2  # this one and the demo's A9058
+        assert option_counts(status)["merged"] == 1  # the demo's A9059
         assert [o.value for o in status.options if o.selected] == ["active"]
 
     def test_year_options_are_the_years_present(self):

@@ -192,7 +192,7 @@ class TestApproval:
         proposal.refresh_from_db()
         created = proposal.mitigation
         assert created.name == "Independent pre-deployment audits of frontier models"
-        assert created.number == 9058  # the next free number after the demo's A9057
+        assert created.number == 9060  # the next free number after the demo's A9059
         assert created.classifications.get().node == node("3.1")
         assert created.history.get().history_ref == f"proposal:{proposal.pk}"
 
