@@ -9,6 +9,7 @@ forms can show them as field errors.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -481,6 +482,10 @@ class SpreadsheetUpload(models.Model):
     name of the file in the "uploads" storage. An admin's :class:`ImportBatch` and a
     contributor's ``review.ProposalUpload`` are two purposes of it
     (:mod:`catalog.imports.preview` records and shows both)."""
+
+    # Each concrete upload's rows: the related manager of its PreviewRow subclass's foreign key
+    # (declared for mypy; abstract models have no reverse relations of their own).
+    rows: Any
 
     created_at = models.DateTimeField(auto_now_add=True)
     file_name = models.CharField(max_length=255)

@@ -30,6 +30,7 @@ import hashlib
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,6 +46,7 @@ from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import permissions, workflow
+from .changes import EditChanges, NewMitigationChanges
 from .models import ProposalKind, ProposalUpload, UploadStatus
 
 STALE_MESSAGE = (
@@ -158,7 +160,7 @@ class _Planner:
         where = first_upper(plan.row_label or f"row {plan.row}")
         if plan.action == RowAction.NEW:
             data = item.data
-            changes = {
+            new: NewMitigationChanges = {
                 "name": data.get("name") or "",
                 "definition": data.get("definition") or "",
                 "source": data["source"].pk,
@@ -170,15 +172,15 @@ class _Planner:
                 ],
             }
             if plan.key_given:
-                changes["number"] = item.number
+                new["number"] = item.number
                 where = f"{where} ({plan.key})"
-            return [workflow.BatchItem(ProposalKind.NEW, changes, row=plan.row, where=where)]
+            return [workflow.BatchItem(ProposalKind.NEW, new, row=plan.row, where=where)]
         mitigation = records[item.number]
         where = f"{where} ({plan.key})"
         fields, slugs = _split(plan)
         found = []
         if fields:
-            changes = {}
+            changes: dict[str, Any] = {}
             for name in fields:
                 value = item.data[name]
                 if name == "source":
@@ -187,7 +189,11 @@ class _Planner:
                     changes[name] = "" if value is None else str(value)
             found.append(
                 workflow.BatchItem(
-                    ProposalKind.EDIT, changes, mitigation, row=plan.row, where=where
+                    ProposalKind.EDIT,
+                    cast(EditChanges, changes),
+                    mitigation,
+                    row=plan.row,
+                    where=where,
                 )
             )
         by_slug = {taxonomy.slug: taxonomy for taxonomy in item.placements}

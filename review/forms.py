@@ -6,6 +6,8 @@ form of :mod:`review.changes` (``to_changes()``); the workflow validates again b
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from catalog.models import (
@@ -19,6 +21,14 @@ from catalog.models import (
 
 from . import changes as proposal_changes
 from . import selectors
+from .changes import (
+    EditChanges,
+    MergeChanges,
+    NewMitigationChanges,
+    ProposalChanges,
+    ReclassifyChanges,
+    RetireChanges,
+)
 from .models import ProposalKind
 
 
@@ -75,7 +85,7 @@ class ProposalForm(forms.Form):
             if "source_quote" in self.fields:
                 self.initial.setdefault("source_quote", proposal.source_quote)
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> ProposalChanges:
         raise NotImplementedError
 
 
@@ -190,7 +200,7 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
                 )
         return cleaned
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> NewMitigationChanges:
         data = self.cleaned_data
         placements = []
         for taxonomy in self.taxonomies:
@@ -200,7 +210,7 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
             reasoning = data.get(_field_name(taxonomy, "reasoning"), "").strip()
             nodes = list(chosen) if taxonomy.multi_valued else [chosen]
             placements.extend([node.pk, reasoning] for node in nodes)
-        changes = {
+        changes: NewMitigationChanges = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
@@ -222,16 +232,18 @@ class EditForm(_RecordFields, ProposalForm):
             self.initial.setdefault(key, proposed.get(key, value))
         self.fields["rationale"] = self.fields.pop("rationale")
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> EditChanges:
         data = self.cleaned_data
-        typed = {
+        typed: EditChanges = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
             "section_path": data["section_path"].strip(),
         }
         current = proposal_changes.snapshot(self.mitigation, list(typed), {})
-        return {key: value for key, value in typed.items() if current[key] != value}
+        return cast(
+            EditChanges, {key: value for key, value in typed.items() if current[key] != value}
+        )
 
 
 class ReclassifyForm(QuoteMixin, ProposalForm):
@@ -263,7 +275,7 @@ class ReclassifyForm(QuoteMixin, ProposalForm):
         for name in ("reasoning", "rationale", "source_quote"):
             self.fields[name] = self.fields.pop(name)
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> ReclassifyChanges:
         chosen = self.cleaned_data.get("node")
         nodes = list(chosen or []) if self.taxonomy.multi_valued else [chosen]
         reasoning = self.cleaned_data.get("reasoning", "").strip()
@@ -279,7 +291,7 @@ class RetireForm(ProposalForm):
             "rationale"
         ].help_text = "Shown on the record once retired, e.g. why it is not a mitigation."
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> RetireChanges:
         return {}
 
 
@@ -315,7 +327,7 @@ class MergeForm(ProposalForm):
             )
         return into
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> MergeChanges:
         return {"into": self.cleaned_data["into"].pk}
 
 

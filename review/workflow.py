@@ -31,6 +31,7 @@ from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import notifications, permissions
+from .changes import ProposalChanges, Snapshot
 from .models import (
     IN_REVIEW,
     OPEN,
@@ -158,7 +159,9 @@ def _after_commit(function, *args) -> None:
 # --------------------------------------------------------------------------- creating
 
 
-def _prepare(*, kind, mitigation, taxonomy, changes, rationale) -> tuple[dict, str]:
+def _prepare(
+    *, kind: str, mitigation, taxonomy, changes: ProposalChanges, rationale: str
+) -> tuple[ProposalChanges, str]:
     rationale = (rationale or "").strip()
     if not rationale:
         raise ValidationError({"rationale": "Say why this change should be made."})
@@ -166,7 +169,7 @@ def _prepare(*, kind, mitigation, taxonomy, changes, rationale) -> tuple[dict, s
     return changes, rationale
 
 
-def _base(kind, mitigation, taxonomy, changes) -> dict:
+def _base(kind: str, mitigation, taxonomy, changes: ProposalChanges) -> Snapshot:
     if mitigation is None:
         return {}
     keys = proposal_changes.base_keys(kind, changes, taxonomy.pk if taxonomy else None)
@@ -177,7 +180,7 @@ def proposal_create(
     *,
     kind: str,
     author,
-    changes: dict,
+    changes: ProposalChanges,
     rationale: str,
     mitigation: Mitigation | None = None,
     taxonomy=None,
@@ -258,7 +261,7 @@ def _create(
 
 
 def proposal_update(
-    *, proposal: Proposal, actor, changes: dict, rationale: str, source_quote: str = ""
+    *, proposal: Proposal, actor, changes: ProposalChanges, rationale: str, source_quote: str = ""
 ) -> Proposal:
     """The author revises a draft or a proposal sent back for changes, against today's record."""
     _allowed("edit", actor, proposal)
@@ -765,7 +768,7 @@ class BatchItem:
     """One proposal to make in a batch (what :func:`proposal_create` takes), with its row."""
 
     kind: str
-    changes: dict
+    changes: ProposalChanges
     mitigation: Mitigation | None = None
     taxonomy: Taxonomy | None = None
     row: int | None = None

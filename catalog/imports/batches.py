@@ -147,6 +147,7 @@ def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
         batch.save()
         return batch
     path = stored_path(batch)
+    assert path is not None, "a batch that passed the upload checks has its file"
     try:
         with transaction.atomic():
             batch.save()

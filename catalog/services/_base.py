@@ -66,14 +66,21 @@ def _unit_of_work(*, actor, reason: str, ref: str = ""):
         version.bump()
 
 
-def _field_value(instance: models.Model, name: str):
-    field = instance._meta.get_field(name)
-    return getattr(instance, field.attname)
+def _field(model: models.Model | type[models.Model], name: str) -> models.Field:
+    """The field ``name`` of a model or a record (a column, never a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise ValidationError({name: "This field cannot be written here."})
+    return field
 
 
-def _normalise(instance: models.Model, name: str, value):
+def _field_value(instance: models.Model, name: str) -> Any:
+    return getattr(instance, _field(instance, name).attname)
+
+
+def _normalise(instance: models.Model, name: str, value: Any) -> Any:
     """The stored form of ``value``: a primary key for a relation, a cleaned Python value else."""
-    field = instance._meta.get_field(name)
+    field = _field(instance, name)
     if field.is_relation:
         return value.pk if isinstance(value, models.Model) else value
     if value is None and not field.null and isinstance(field, models.CharField | models.TextField):
@@ -117,7 +124,7 @@ def _assign(instance: models.Model, data: Mapping, allowed: Iterable[str]) -> li
     """Set the fields in ``data`` on ``instance``; return the names of those that changed."""
     changed = list(_differences(instance, data, allowed))
     for difference in changed:
-        setattr(instance, instance._meta.get_field(difference.name).attname, difference.new)
+        setattr(instance, _field(instance, difference.name).attname, difference.new)
     return [difference.name for difference in changed]
 
 
