@@ -32,14 +32,38 @@ from .changes import (
 from .models import ProposalKind
 
 
+class _NodeOptions:
+    """Each option of a node picker carries its node's depth and definition, so that the page
+    shows every node's definition beside it while one is chosen (``_node_picker.html``)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        node = getattr(value, "instance", None)
+        option["depth"] = node.depth if node is not None else 0
+        option["definition"] = node.definition if node is not None else ""
+        return option
+
+
+class NodeRadioSelect(_NodeOptions, forms.RadioSelect):
+    pass
+
+
+class NodeCheckboxes(_NodeOptions, forms.CheckboxSelectMultiple):
+    pass
+
+
 class NodeChoiceField(forms.ModelChoiceField):
+    widget = NodeRadioSelect
+
     def label_from_instance(self, obj):
-        return "\u2003" * obj.depth + obj.label
+        return obj.label
 
 
 class NodeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    widget = NodeCheckboxes
+
     def label_from_instance(self, obj):
-        return "\u2003" * obj.depth + obj.label
+        return obj.label
 
 
 def _node_field(taxonomy: Taxonomy, *, required: bool, label: str):

@@ -153,6 +153,10 @@ def proposal_detail(request, pk):
         if proposal.is_open and targets_record
         else []
     )
+    # Once this curator has nothing left to decide here, offer the next proposal in the queue.
+    done_here = curator and (
+        not proposal.in_review or any(a.curator_id == user.pk for a in approvals)
+    )
     return render(
         request,
         "review/proposal_detail.html",
@@ -170,6 +174,13 @@ def proposal_detail(request, pk):
             "comment_form": CommentForm(),
             "in_catalog": in_catalog,
             "applied_history": selectors.proposal_history_rows(proposal),
+            "offer_next": done_here,
+            "next_in_queue": selectors.proposal_next_in_queue(user, after=proposal)
+            if done_here
+            else None,
+            "possible_duplicates": selectors.proposal_possible_duplicates(proposal)
+            if proposal.is_open
+            else [],
         },
     )
 
