@@ -21,9 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from catalog.imports.preview import preview_context
 from catalog.imports.uploads import bound_upload, upload_form_is_valid
+from catalog.jobs import job_active_for, job_latest_for
 from catalog.models import Mitigation, Taxonomy, parse_public_id
 
-from . import accounts, bulk, permissions, selectors, workflow
+from . import accounts, bulk, permissions, selectors, tasks, workflow
 from . import changes as proposal_changes
 from .filters import ProposalQueueFilter
 from .forms import (
@@ -42,7 +43,6 @@ from .models import ProposalKind, UploadStatus
 
 QUEUE_PAGE_SIZE = 50
 BATCH_PAGE_SIZE = 50
-REPORT_LINES = 20  # per kind of outcome, in the messages after a batch decision
 
 
 # --------------------------------------------------------------------------- helpers
@@ -560,6 +560,9 @@ def _render_upload(request, upload, form, *, status=200):
             "is_uploader": is_uploader,
             "can_confirm": upload.can_be_confirmed
             and bool(permissions.can_confirm_upload(request.user, upload)),
+            "job": job_latest_for(bulk.upload_subject(upload))
+            if upload.status == UploadStatus.CONFIRMING
+            else None,
             "form": form,
         },
         status=status,
@@ -581,7 +584,7 @@ def upload_confirm(request, pk):
     if not form.is_valid():
         return _render_upload(request, upload, form, status=400)
     try:
-        upload = bulk.proposal_upload_confirm(
+        job = bulk.proposal_upload_confirm(
             upload=upload, actor=request.user, rationale=form.cleaned_data["rationale"]
         )
     except workflow.NotAllowed as error:
@@ -592,15 +595,7 @@ def upload_confirm(request, pk):
     except ValidationError as error:
         _add_errors(form, error)
         return _render_upload(request, upload, form, status=400)
-    if upload.status != UploadStatus.PROPOSED:
-        messages.error(request, upload.note)
-        return redirect(upload)
-    count = upload.batch.proposals.count()
-    messages.success(
-        request,
-        f"Thank you: your {count} proposals are in the review queue as batch #{upload.batch_id}.",
-    )
-    return redirect(upload.batch)
+    return redirect(job)
 
 
 @require_POST
@@ -646,6 +641,8 @@ def batch_detail(request, pk):
             "proposals": proposals,
             "counts": counts,
             "overlaps": selectors.proposal_overlaps(proposals),
+            # A decision on the whole batch under way (only curators decide: others never ask).
+            "job": job_active_for(tasks.batch_subject(batch)) if curator else None,
             "actions": workflow.batch_available_actions(
                 batch,
                 request.user,
@@ -657,52 +654,15 @@ def batch_detail(request, pk):
     )
 
 
-def _listed(entries, describe) -> list[str]:
-    lines = [describe(entry) for entry in entries[:REPORT_LINES]]
-    if len(entries) > REPORT_LINES:
-        lines.append(f"… and {len(entries) - REPORT_LINES} more: see the list below.")
-    return lines
-
-
-def _report(request, outcome: workflow.BatchOutcome) -> None:
-    """The batch decision's report, as messages: what was done, what was not and why."""
-    done = len(outcome.decided)
-    total = outcome.total
-    if outcome.action == "approve":
-        messages.success(
-            request, f"Approved and applied {done} of the {total} proposals awaiting review."
-        )
-        if outcome.waiting:
-            ids = ", ".join(f"#{result.proposal.pk}" for result in outcome.waiting)
-            messages.info(
-                request,
-                f"Your approval is recorded on {len(outcome.waiting)} that need more curators' "
-                f"approvals before they apply: {ids}.",
-            )
-    elif outcome.action == "reject":
-        messages.success(
-            request,
-            f"Rejected {done} of the {total} proposals awaiting review; the author sees your note.",
-        )
-    else:
-        messages.success(
-            request,
-            f"Sent {done} of the {total} proposals awaiting review back to the author with your "
-            "note.",
-        )
-    for line in _listed(outcome.sent_back, lambda e: f"#{e[0].pk} {e[0].title}: {e[1]}"):
-        messages.warning(request, line)
-    for line in _listed(outcome.refused, lambda e: f"#{e[0].pk} {e[0].title}: {e[1]}"):
-        messages.error(request, line)
-
-
-def _batch_transition(action: str, function):
+def _batch_transition(action: str):
     @require_POST
     @login_required
     def view(request, pk):
         batch = _batch_or_404(pk)
         try:
-            outcome = function(batch=batch, actor=request.user, note=request.POST.get("note", ""))
+            job = bulk.proposal_batch_decide(
+                batch=batch, actor=request.user, action=action, note=request.POST.get("note", "")
+            )
         except workflow.NotAllowed as error:
             raise PermissionDenied(error.message) from error
         except workflow.WorkflowError as error:
@@ -710,15 +670,35 @@ def _batch_transition(action: str, function):
         except ValidationError as error:
             messages.error(request, _error_text(error) + " Nothing was changed.")
         else:
-            _report(request, outcome)
+            return redirect(job)
         return redirect(batch)
 
     view.__name__ = f"batch_{action}"
     return view
 
 
-batch_approve = _batch_transition("approve", workflow.proposal_batch_approve)
-batch_reject = _batch_transition("reject", workflow.proposal_batch_reject)
-batch_request_changes = _batch_transition(
-    "request_changes", workflow.proposal_batch_request_changes
-)
+_batch_approve = _batch_transition("approve")
+batch_reject = _batch_transition("reject")
+batch_request_changes = _batch_transition("request_changes")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def batch_approve(request, pk):
+    """GET: the confirmation step before approving a whole batch (how many, what it does);
+    POST: approve them all, in the background."""
+    if request.method == "POST":
+        return _batch_approve(request, pk)
+    batch = _batch_or_404(pk)
+    _allow(permissions.can_decide_batch(request.user, batch))
+    counts = selectors.proposal_batch_counts(batch, request.user)
+    return render(
+        request,
+        "review/batch_approve_confirm.html",
+        {
+            "batch": batch,
+            "counts": counts,
+            "note": request.GET.get("note", "")[:2000],
+            "job": job_active_for(tasks.batch_subject(batch)),
+        },
+    )

@@ -655,10 +655,13 @@ _BATCH_NOTE_REQUIRED = {
 }
 
 
-def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> BatchOutcome:
+def _decide_batch(
+    *, batch: ProposalBatch, actor, action: str, note: str, progress=None
+) -> BatchOutcome:
     """Decide each proposal of ``batch`` awaiting review by the usual transition, each in its
     own transaction: one refused (the record changed since, someone else was faster, the
-    change cannot be applied) is reported and leaves the others alone."""
+    change cannot be applied) is reported and leaves the others alone. ``progress(done,
+    total)`` is told after each proposal (a background job's progress bar)."""
     _require(permissions.can_decide_batch(actor, batch))
     note = (note or "").strip()
     if action in _BATCH_NOTE_REQUIRED:
@@ -674,7 +677,9 @@ def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> Bat
             "is back with its author. Nothing was done."
         )
     outcome = BatchOutcome(batch, action)
-    for proposal in proposals:
+    for number, proposal in enumerate(proposals, start=1):
+        if progress is not None:
+            progress(number - 1, len(proposals))
         try:
             if action == "approve":
                 result = proposal_approve(proposal=proposal, actor=actor, note=note, notify=False)
@@ -712,20 +717,26 @@ def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> Bat
     return outcome
 
 
-def proposal_batch_approve(*, batch: ProposalBatch, actor, note: str = "") -> BatchOutcome:
+def proposal_batch_approve(
+    *, batch: ProposalBatch, actor, note: str = "", progress=None
+) -> BatchOutcome:
     """Approve every proposal of the batch awaiting review, each by :func:`proposal_approve`:
     not their author's own, enough distinct approvals to apply, conflicts sent back."""
-    return _decide_batch(batch=batch, actor=actor, action="approve", note=note)
+    return _decide_batch(batch=batch, actor=actor, action="approve", note=note, progress=progress)
 
 
-def proposal_batch_reject(*, batch: ProposalBatch, actor, note: str) -> BatchOutcome:
+def proposal_batch_reject(*, batch: ProposalBatch, actor, note: str, progress=None) -> BatchOutcome:
     """Reject every proposal of the batch awaiting review, with one note (required)."""
-    return _decide_batch(batch=batch, actor=actor, action="reject", note=note)
+    return _decide_batch(batch=batch, actor=actor, action="reject", note=note, progress=progress)
 
 
-def proposal_batch_request_changes(*, batch: ProposalBatch, actor, note: str) -> BatchOutcome:
+def proposal_batch_request_changes(
+    *, batch: ProposalBatch, actor, note: str, progress=None
+) -> BatchOutcome:
     """Send every proposal of the batch awaiting review back to its author (note required)."""
-    return _decide_batch(batch=batch, actor=actor, action="request_changes", note=note)
+    return _decide_batch(
+        batch=batch, actor=actor, action="request_changes", note=note, progress=progress
+    )
 
 
 # --------------------------------------------------------------------------- what the page shows
