@@ -46,7 +46,7 @@ run: demo
 	@echo
 	@echo "Serving AIRM Curator on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "A background worker runs beside it (imports, batch decisions); both stop with Ctrl-C."
-	@export DEBUG=$${DEBUG:-1}; \
+	@export DEBUG=$${DEBUG:-1} PORT=$(PORT); \
 	$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \

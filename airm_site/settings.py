@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a cookie, a parameter or the body (see airm_site/middleware.py).
+    "airm_site.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -196,12 +198,11 @@ STORAGES = {
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
-# Email: printed to the console in development; with DEBUG off, SMTP (configured by EMAIL_HOST,
-# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
+# Email: printed to the console in development (decoded, so that links are whole: see
+# airm_site/mail.py); with DEBUG off, SMTP (configured by EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
 EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND") or (
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend"
+    "airm_site.mail.ConsoleEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
 if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
@@ -220,6 +221,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "200000"))
+# Hostile files (see docs/security.md): the most columns an import reads, and the most bytes one
+# part of an XLSX workbook (the sheet, the shared strings) may unpack to while it is streamed.
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "100"))
+# (unset: 5 × IMPORT_MAX_BYTES)
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", "0")) or None
 # Spreadsheets awaiting confirmation wait in the "uploads" storage (above); each upload is
 # deleted once applied, cancelled or expired (IMPORT_PREVIEW_HOURS).
 IMPORT_PREVIEW_HOURS = int(os.environ.get("IMPORT_PREVIEW_HOURS", "24"))
@@ -297,5 +303,8 @@ REVIEW_REQUIRED_APPROVALS_BY_KIND = {
 # The most proposals one contributor's spreadsheet may make (its new and changed rows; see
 # review/bulk.py); the file limits are IMPORT_MAX_BYTES and IMPORT_MAX_ROWS as for imports.
 REVIEW_BULK_MAX_PROPOSALS = int(os.environ.get("REVIEW_BULK_MAX_PROPOSALS", "500"))
-# The address links in notification emails start with.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address links in notification emails start with; by default the development server's
+# own, on PORT (which `make run` passes on, so `PORT=8080 make run` links to port 8080).
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")

@@ -11,6 +11,10 @@ class CatalogConfig(AppConfig):
 
         history.register_ref_resolver("import-batch", _import_batch_url)
         history.register_ref_resolver("import-batch-revert", _import_batch_url)
+        history.register_ref_describer("import-batch", _describe_import_batches("import batch"))
+        history.register_ref_describer(
+            "import-batch-revert", _describe_import_batches("revert of import batch")
+        )
         post_migrate.connect(_create_cache_tables, sender=self)
 
 
@@ -18,6 +22,21 @@ def _import_batch_url(key: str) -> str | None:
     from django.urls import reverse
 
     return reverse("admin:catalog_importbatch_change", args=[key]) if key.isdigit() else None
+
+
+def _describe_import_batches(label: str):
+    """Import batches live in the admin only: a label for everyone, the link for staff."""
+
+    def describe(keys: list[str]) -> dict:
+        from .history import RefDescription
+
+        return {
+            key: RefDescription(label=f"{label} #{key}", staff_url=_import_batch_url(key))
+            for key in keys
+            if key.isdigit()
+        }
+
+    return describe
 
 
 def _create_cache_tables(using, verbosity=1, **kwargs):

@@ -22,7 +22,7 @@ from simple_history.models import HistoricalRecords
 
 from .history import HistoryContextFields
 
-PUBLIC_ID_RE = re.compile(r"^A(\d{1,7})$")
+PUBLIC_ID_RE = re.compile(r"^[Aa]([0-9]{1,7})$")
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -40,7 +40,11 @@ def format_public_id(number: int) -> str:
 
 
 def parse_public_id(public_id: str) -> int | None:
-    """``"A0983"`` → 983; MIT's export form ``"A0983_Gipiškis2024"`` is accepted too."""
+    """``"A0983"`` → 983; MIT's export form ``"A0983_Gipiškis2024"`` is accepted too.
+
+    The one place a typed public ID is recognised (addresses, search, imports, forms): the
+    letter in any case, so ``a0983`` is A0983 too.
+    """
     head = (public_id or "").strip().split("_", 1)[0]
     match = PUBLIC_ID_RE.match(head)
     return int(match.group(1)) if match else None
@@ -696,3 +700,28 @@ class StoredUpload(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --------------------------------------------------------------------------- the version
+
+
+class CatalogVersion(models.Model):
+    """The one row that changes with every write to the catalog (see :mod:`catalog.version`).
+
+    Updated inside each write's own transaction, so it commits (or rolls back) with the data:
+    whatever the cache holds, the database always says which state of the catalog is current.
+    ``token`` is drawn at random on every change, so a number that comes back (a rolled-back
+    write, a restored backup) never names an older state as current.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="catalog_version_single_row"),
+        ]
+
+    def __str__(self):
+        return f"catalog version {self.number}"

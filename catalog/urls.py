@@ -5,9 +5,10 @@ from .jobs import views as job_views
 
 
 class PublicIdConverter:
-    """``A0983``: the letter A and a number (MIT's ``A0983_Ref`` form is resolved by the view)."""
+    """``A0983``: the letter A (in any case) and a number; the view redirects every other form
+    (``a0983``, ``A983``, MIT's ``A0983_Ref``) to the canonical address."""
 
-    regex = r"A[0-9]{1,7}(?:_[^/]+)?"
+    regex = r"[Aa][0-9]{1,7}(?:_[^/]+)?"
 
     def to_python(self, value):
         return value
@@ -51,4 +52,6 @@ urlpatterns = [
     path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/progress/", job_views.job_progress, name="job-progress"),
     path("jobs/<int:pk>/retry/", job_views.job_retry_view, name="job-retry"),
+    path("coverage/download.csv", views.coverage_download, name="coverage-download"),
+    path("about/", views.about, name="about"),
 ]

@@ -40,6 +40,7 @@ from catalog.imports.preview import preview_row, record_report, save_rows
 from catalog.imports.readers import FileProblem, first_upper
 from catalog.imports.uploads import delete_stored, store_upload, stored_copy, uploads_expire
 from catalog.models import Classification, ImportKind, Mitigation, RowAction, Taxonomy
+from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import permissions, workflow
@@ -403,7 +404,7 @@ def proposal_upload_propose(
                     items=planner.items,
                 )
             except ValidationError as error:
-                raise _Rollback("Nothing was proposed: " + " ".join(error.messages)) from error
+                raise _Rollback(f"Nothing was proposed: {error_text(error)}") from error
             except IntegrityError as error:
                 note = f"Nothing was proposed: the database refused it ({error})."
                 raise _Rollback(note) from error
@@ -430,10 +431,11 @@ def proposal_upload_cancel(*, upload: ProposalUpload, actor) -> ProposalUpload:
 # --------------------------------------------------------------------------- deciding a batch
 
 
-def proposal_batch_decide(*, batch: ProposalBatch, actor, action: str, note: str):
-    """Decide every proposal of ``batch`` awaiting review (``action``: approve, reject or
-    request_changes), in the background: :func:`review.tasks.decide_batch` runs the usual
-    batch transition. Returns the :class:`~catalog.models.Job` whose page follows it.
+def proposal_batch_decide_in_background(*, batch: ProposalBatch, actor, action: str, note: str):
+    """Decide every proposal of ``batch`` awaiting review (``action``: one of
+    :data:`review.workflow.BATCH_ACTIONS`) in the background: :func:`review.tasks.decide_batch`
+    runs :func:`review.workflow.proposal_batch_decide`. Returns the
+    :class:`~catalog.models.Job` whose page follows it.
 
     Refused here, before anything is queued, as the transition itself would refuse it: not a
     curator (:class:`~review.workflow.NotAllowed`), a missing note (``ValidationError``),
@@ -442,14 +444,11 @@ def proposal_batch_decide(*, batch: ProposalBatch, actor, action: str, note: str
     """
     from catalog.jobs import job_active_for, job_start
 
-    from .tasks import DECISIONS, batch_subject, decide_batch
+    from .tasks import batch_subject, decide_batch
 
-    if action not in DECISIONS:
-        raise ValueError(action)
+    decision = workflow.BATCH_ACTIONS[action]
     _require(permissions.can_decide_batch(actor, batch))
-    note = (note or "").strip()
-    if action in workflow._BATCH_NOTE_REQUIRED:
-        note = workflow._required_note(note, workflow._BATCH_NOTE_REQUIRED[action])
+    note = workflow._note(action, note, prompt=decision.batch_note_prompt)
     with transaction.atomic():
         batch = ProposalBatch.objects.select_for_update().get(pk=batch.pk)
         in_review = batch.proposals.filter(state__in=IN_REVIEW).count()

@@ -13,12 +13,6 @@ from .models import ProposalBatch, ProposalUpload, UploadStatus
 
 REPORT_LINES = 20  # per kind of outcome, in the report of a batch decision
 
-DECISIONS = {
-    "approve": workflow.proposal_batch_approve,
-    "reject": workflow.proposal_batch_reject,
-    "request_changes": workflow.proposal_batch_request_changes,
-}
-
 
 # --------------------------------------------------------------------------- uploads
 
@@ -76,10 +70,13 @@ def decide_batch(job_id: int) -> dict | None:
 
 def _decide(job, progress) -> dict:
     batch = ProposalBatch.objects.get(pk=int(job.subject.removeprefix("proposal-batch:")))
-    action = job.params["action"]
     try:
-        outcome = DECISIONS[action](
-            batch=batch, actor=job.created_by, note=job.params.get("note", ""), progress=progress
+        outcome = workflow.proposal_batch_decide(
+            batch=batch,
+            actor=job.created_by,
+            action=job.params["action"],
+            note=job.params.get("note", ""),
+            progress=progress,
         )
     except workflow.WorkflowError as error:
         # Refused as a whole (no longer a curator, nothing left to decide): nothing was done.

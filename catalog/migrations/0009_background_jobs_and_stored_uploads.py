@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_spreadsheet_upload_base'),
+        ('catalog', '0008_merge_20261202_0743'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
