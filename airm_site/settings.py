@@ -157,11 +157,15 @@ else:
 # Background work (Django's Tasks framework): tasks wait in the database until a worker,
 # ``python manage.py db_worker``, runs them (see README, "Deploying").
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A running job whose worker (on another host) has not reported for this long counts as
+# stalled and may be retried; a worker on this host is checked directly.
+JOB_STALLED_AFTER = int(os.environ.get("JOB_STALLED_AFTER", "120"))
 
 # Files. Static files: collected, with hashed and compressed names, served by WhiteNoise.
 # Uploads awaiting confirmation ("uploads"): a private folder (mode 0700, never served) under
-# IMPORT_UPLOAD_DIR, or an S3-compatible bucket when UPLOADS_S3_BUCKET is set (credentials
-# from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables).
+# IMPORT_UPLOAD_DIR; or the database (UPLOADS_STORAGE=database); or an S3-compatible bucket
+# when UPLOADS_S3_BUCKET is set (credentials from the standard AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY environment variables).
 IMPORT_UPLOAD_DIR = Path(
     os.environ.get("IMPORT_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "airm-curator-imports"
 )
@@ -179,16 +183,12 @@ if UPLOADS_S3_BUCKET:
             "file_overwrite": False,
         },
     }
+elif os.environ.get("UPLOADS_STORAGE", "folder") == "database":
+    # In the database itself: several app servers need nothing shared but the database.
+    UPLOADS_STORAGE = {"BACKEND": "catalog.imports.uploads.DatabaseStorage"}
 else:
-    UPLOADS_STORAGE = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": IMPORT_UPLOAD_DIR,
-            "base_url": None,
-            "file_permissions_mode": 0o600,
-            "directory_permissions_mode": 0o700,
-        },
-    }
+    # IMPORT_UPLOAD_DIR, mode 0700, checked to be this user's alone (catalog/imports/uploads.py).
+    UPLOADS_STORAGE = {"BACKEND": "catalog.imports.uploads.PrivateFolderStorage"}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

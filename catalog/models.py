@@ -18,6 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .history import HistoryContextFields
@@ -458,6 +459,7 @@ class ImportKind(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", "Previewed, awaiting confirmation"
+    APPLYING = "applying", "Confirmed, being applied"
     APPLIED = "applied", "Applied"
     REVERTED = "reverted", "Reverted"
     FAILED = "failed", "Failed"
@@ -617,6 +619,92 @@ class ImportRow(PreviewRow):
         indexes = [
             models.Index(fields=["batch", "action", "row"], name="catalog_importrow_action"),
         ]
+
+
+# --------------------------------------------------------------------------- background work
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """One piece of long work done in the background (an import applied, an upload proposed,
+    a batch decided), as the person who started it follows it: how far it got, then its
+    report, or why it failed. Changed only by :mod:`catalog.jobs`.
+
+    The work itself runs as a Django task (``task_path``, by django-tasks-db's worker) with
+    this job's id; ``subject`` names what it works on (``import-batch:3``), so that a page can
+    find the job of its object. A failed job can be retried: the work is atomic, so a failure
+    (or a worker killed mid-way) left nothing half-written.
+    """
+
+    Status = JobStatus
+
+    title = models.CharField(max_length=200)
+    subject = models.CharField(max_length=100, db_index=True)
+    task_path = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=JobStatus, default=JobStatus.QUEUED)
+    unit = models.CharField(max_length=20, default="rows")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the worker process running it, to tell a dead worker from a busy one.
+    worker = models.CharField(max_length=200, blank=True)
+    # The final report: {"lines": [[level, text], ...], "url": where to go next}.
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    next_url = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="catalog_job_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Job {self.pk}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:job-detail", kwargs={"pk": self.pk})
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0
+
+
+class StoredUpload(models.Model):
+    """A file of the "uploads" storage kept in the database itself (``UPLOADS_STORAGE=database``,
+    :class:`catalog.imports.uploads.DatabaseStorage`): app servers then share uploads awaiting
+    confirmation through the database alone, without a shared disk or a bucket."""
+
+    name = models.CharField(max_length=100, unique=True)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField(default=0)
+    modified_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
 
 
 # --------------------------------------------------------------------------- the version

@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from . import views
+from .jobs import views as job_views
 
 
 class PublicIdConverter:
@@ -48,6 +49,9 @@ urlpatterns = [
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
     path("coverage/", views.coverage, name="coverage"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/progress/", job_views.job_progress, name="job-progress"),
+    path("jobs/<int:pk>/retry/", job_views.job_retry_view, name="job-retry"),
     path("coverage/download.csv", views.coverage_download, name="coverage-download"),
     path("about/", views.about, name="about"),
 ]

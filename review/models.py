@@ -330,6 +330,7 @@ class Profile(models.Model):
 
 class UploadStatus(models.TextChoices):
     PREVIEWED = "previewed", "Previewed, awaiting confirmation"
+    CONFIRMING = "confirming", "Confirmed, being proposed"
     PROPOSED = "proposed", "Proposed: a batch in the review queue"
     NOTHING = "nothing", "Nothing to propose"
     FAILED = "failed", "Cannot be proposed"

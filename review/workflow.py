@@ -840,12 +840,12 @@ class BatchOutcome:
 
 
 def proposal_batch_decide(
-    *, batch: ProposalBatch, actor, action: str, note: str = ""
+    *, batch: ProposalBatch, actor, action: str, note: str = "", progress=None
 ) -> BatchOutcome:
     """Decide each proposal of ``batch`` awaiting review by the usual transition (one of
     :data:`BATCH_ACTIONS`), each in its own transaction: one refused (the record changed since,
     someone else was faster, the change cannot be applied) is reported and leaves the others
-    alone."""
+    alone. ``progress(done, total)`` is told before each proposal (a background job's bar)."""
     decision = BATCH_ACTIONS[action]
     _require(permissions.can_decide_batch(actor, batch))
     note = _note(action, note, prompt=decision.batch_note_prompt)
@@ -860,7 +860,9 @@ def proposal_batch_decide(
             "is back with its author. Nothing was done."
         )
     outcome = BatchOutcome(batch, action)
-    for proposal in proposals:
+    for done, proposal in enumerate(proposals):
+        if progress is not None:
+            progress(done, len(proposals))
         try:
             result = decision.transition(proposal=proposal, actor=actor, note=note, notify=False)
         except StaleBase as error:
