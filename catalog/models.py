@@ -19,7 +19,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from . import limits
 from .history import HistoryContextFields
+from .limits import length_constraints, text_field
 
 PUBLIC_ID_RE = re.compile(r"^A(\d{1,7})$")
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -74,7 +76,7 @@ class Taxonomy(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
     version = models.CharField(max_length=50, blank=True)
-    description = models.TextField(blank=True)
+    description = text_field(limits.DESCRIPTION, blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
     kind = models.CharField(
         max_length=20,
@@ -104,6 +106,7 @@ class Taxonomy(models.Model):
                 condition=Q(kind__in=TaxonomyKind.values),
                 name="catalog_taxonomy_kind_valid",
             ),
+            *length_constraints("catalog_taxonomy", description=limits.DESCRIPTION),
         ]
 
     def __str__(self):
@@ -133,7 +136,7 @@ class TaxonomyNode(models.Model):
         validators=[RegexValidator(CODE_RE, "Use letters, digits, '.', '_' or '-'.")],
     )
     name = models.CharField(max_length=200)
-    definition = models.TextField(blank=True)
+    definition = text_field(limits.DEFINITION, blank=True)
     order = models.PositiveIntegerField(default=0)
     is_catch_all = models.BooleanField(
         "catch-all",
@@ -156,6 +159,7 @@ class TaxonomyNode(models.Model):
             models.CheckConstraint(
                 condition=~Q(parent=F("id")), name="catalog_node_not_own_parent"
             ),
+            *length_constraints("catalog_node", definition=limits.DEFINITION),
         ]
         indexes = [models.Index(fields=["taxonomy", "path"], name="catalog_node_tax_path")]
 
@@ -226,12 +230,12 @@ class SourceDocument(models.Model):
     )
     title = models.CharField(max_length=500)
     first_author = models.CharField(max_length=200, blank=True)
-    authors = models.TextField(blank=True)
+    authors = text_field(limits.AUTHORS, blank=True)
     year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2100)]
     )
-    abstract = models.TextField(blank=True)
-    description = models.TextField(blank=True)
+    abstract = text_field(limits.ABSTRACT, blank=True)
+    description = text_field(limits.DESCRIPTION, blank=True)
     url = models.URLField("URL", max_length=1000, blank=True)
     doi = models.CharField("DOI", max_length=200, blank=True)
     doc_type = models.CharField(
@@ -253,6 +257,12 @@ class SourceDocument(models.Model):
             models.CheckConstraint(
                 condition=Q(year__isnull=True) | Q(year__gte=1900, year__lte=2100),
                 name="catalog_source_year_plausible",
+            ),
+            *length_constraints(
+                "catalog_source",
+                authors=limits.AUTHORS,
+                abstract=limits.ABSTRACT,
+                description=limits.DESCRIPTION,
             ),
         ]
 
@@ -305,7 +315,7 @@ class Mitigation(models.Model):
         help_text="The number of the public ID: 983 is A0983. Never reused.",
     )
     name = models.CharField(max_length=500)
-    definition = models.TextField(blank=True)
+    definition = text_field(limits.DEFINITION, blank=True)
     source = models.ForeignKey(SourceDocument, on_delete=models.PROTECT, related_name="mitigations")
     section_path = models.CharField(
         "section in source",
@@ -314,7 +324,9 @@ class Mitigation(models.Model):
         help_text="The source's own section path, levels joined by ' > '.",
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
-    status_note = models.TextField(blank=True, help_text="Why the record was retired or merged.")
+    status_note = text_field(
+        limits.NOTE, blank=True, help_text="Why the record was retired or merged."
+    )
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -349,6 +361,9 @@ class Mitigation(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=F("id")), name="catalog_mitigation_not_merged_into_self"
+            ),
+            *length_constraints(
+                "catalog_mitigation", definition=limits.DEFINITION, status_note=limits.NOTE
             ),
         ]
         indexes = [
@@ -503,7 +518,7 @@ class ImportBatch(models.Model):
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    note = models.TextField(blank=True, help_text="Why it failed, or why it was reverted.")
+    note = text_field(limits.NOTE, blank=True, help_text="Why it failed, or why it was reverted.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -516,6 +531,7 @@ class ImportBatch(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=ImportKind.values), name="catalog_import_kind_valid"
             ),
+            *length_constraints("catalog_import", note=limits.NOTE),
         ]
 
     def __str__(self):

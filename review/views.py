@@ -440,6 +440,8 @@ def proposal_approve(request, pk):
         raise PermissionDenied(error.message) from error
     except workflow.WorkflowError as error:
         messages.error(request, error.message)
+    except ValidationError as error:
+        messages.error(request, _error_text(error) + " Nothing was changed.")
     else:
         if outcome.applied:
             messages.success(request, "Approved and applied to the catalog.")

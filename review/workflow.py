@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog import limits
 from catalog.models import Mitigation, Taxonomy
 from catalog.roles import is_curator
 
@@ -161,11 +162,20 @@ def _log(
     )
 
 
-def _required_note(note: str, message: str) -> str:
+def _note(note: str | None, *, required: str = "") -> str:
+    """``note`` stripped; refused when ``required`` (the message) and empty, or too long."""
     note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": message})
+    if not note and required:
+        raise ValidationError({"note": required})
+    if len(note) > limits.NOTE:
+        raise ValidationError(
+            {"note": f"Keep the note under {limits.NOTE:,} characters (it has {len(note):,})."}
+        )
     return note
+
+
+def _required_note(note: str, message: str) -> str:
+    return _note(note, required=message)
 
 
 def _after_commit(function, *args) -> None:
@@ -317,24 +327,26 @@ def proposal_submit(*, proposal: Proposal, actor) -> Proposal:
 def proposal_resubmit(*, proposal: Proposal, actor, note: str = "") -> Proposal:
     """Back to the curators after changes; approvals given before count no more."""
     _require(permissions.can_resubmit(actor, proposal))
+    note = _note(note)
     with transaction.atomic():
         proposal = _locked(proposal)
         _require_state(proposal, "resubmit")
         from_state = proposal.state
         _set_state(proposal, State.RESUBMITTED, revision=proposal.revision + 1)
-        _log(proposal, Action.RESUBMITTED, actor, from_state=from_state, note=(note or "").strip())
+        _log(proposal, Action.RESUBMITTED, actor, from_state=from_state, note=note)
         _after_commit(notifications.notify_submitted, proposal.pk)
     return proposal
 
 
 def proposal_withdraw(*, proposal: Proposal, actor, note: str = "") -> Proposal:
     _require(permissions.can_withdraw(actor, proposal))
+    note = _note(note)
     with transaction.atomic():
         proposal = _locked(proposal)
         _require_state(proposal, "withdraw")
         from_state = proposal.state
         _set_state(proposal, State.WITHDRAWN, claimed_by=None, claimed_at=None)
-        _log(proposal, Action.WITHDRAWN, actor, from_state=from_state, note=(note or "").strip())
+        _log(proposal, Action.WITHDRAWN, actor, from_state=from_state, note=note)
     return proposal
 
 
@@ -371,7 +383,7 @@ def proposal_approve(
     leaves the author's email to a caller that sends one for many (a batch decision).
     """
     _require(permissions.can_approve(actor, proposal))
-    note = (note or "").strip()
+    note = _note(note)
     with transaction.atomic():
         proposal = _locked(proposal)
         _require_state(proposal, "approve")
@@ -660,7 +672,7 @@ def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> Bat
     own transaction: one refused (the record changed since, someone else was faster, the
     change cannot be applied) is reported and leaves the others alone."""
     _require(permissions.can_decide_batch(actor, batch))
-    note = (note or "").strip()
+    note = _note(note)
     if action in _BATCH_NOTE_REQUIRED:
         note = _required_note(note, _BATCH_NOTE_REQUIRED[action])
     proposals = list(
