@@ -2,7 +2,7 @@
 
 - **Contributors** are signed-in, active people.
 - **Curators** hold ``review.decide_proposal``: they see the review queue and decide others'
-  proposals. The *Curators* group holds it (granted by migration ``review/0005``), so appointing
+  proposals. The *Curators* group holds it (granted by migration ``review/0006``), so appointing
   a curator is adding them to the group (``grant_curator`` or the admin).
 - **Admins** hold ``review.oversee_proposals`` besides: they see every draft and upload and
   release any claim. Superusers hold every permission; a staff account without the permission
@@ -17,6 +17,8 @@ They live in ``catalog`` because both apps need them and ``catalog`` never impor
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
@@ -69,7 +71,7 @@ def has_permission(user, permission: str) -> bool:
     return cache[permission]
 
 
-def is_curator(user) -> bool:
+def is_curator(user: Any) -> bool:
     return has_permission(user, DECIDE_PERMISSION)
 
 
@@ -155,3 +157,17 @@ def refuse_group_deletion(sender, instance, **kwargs) -> None:
             "(deciding or overseeing proposals); deleting it would lock them out. Remove "
             "people from it instead."
         )
+
+
+# --------------------------------------------------------------------------- names
+
+
+def display_name(user: Any, default: str = "the system") -> str:
+    """How a person is named on pages and in emails: the display name they chose (their full
+    name), else their username; ``default`` for no one (a change the system made).
+
+    Templates use the same rule as the ``display_name`` filter (``{% load people %}``).
+    """
+    if user is None:
+        return default
+    return user.get_full_name() or user.get_username()

@@ -6,6 +6,8 @@ form of :mod:`review.changes` (``to_changes()``); the workflow validates again b
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from catalog import limits
@@ -20,17 +22,49 @@ from catalog.models import (
 
 from . import changes as proposal_changes
 from . import selectors
+from .changes import (
+    EditChanges,
+    MergeChanges,
+    NewMitigationChanges,
+    ProposalChanges,
+    ReclassifyChanges,
+    RetireChanges,
+)
 from .models import ProposalKind
 
 
+class _NodeOptions:
+    """Each option of a node picker carries its node's depth and definition, so that the page
+    shows every node's definition beside it while one is chosen (``_node_picker.html``)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        node = getattr(value, "instance", None)
+        option["depth"] = node.depth if node is not None else 0
+        option["definition"] = node.definition if node is not None else ""
+        return option
+
+
+class NodeRadioSelect(_NodeOptions, forms.RadioSelect):
+    pass
+
+
+class NodeCheckboxes(_NodeOptions, forms.CheckboxSelectMultiple):
+    pass
+
+
 class NodeChoiceField(forms.ModelChoiceField):
+    widget = NodeRadioSelect
+
     def label_from_instance(self, obj):
-        return "\u2003" * obj.depth + obj.label
+        return obj.label
 
 
 class NodeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    widget = NodeCheckboxes
+
     def label_from_instance(self, obj):
-        return "\u2003" * obj.depth + obj.label
+        return obj.label
 
 
 def _node_field(taxonomy: Taxonomy, *, required: bool, label: str):
@@ -76,7 +110,7 @@ class ProposalForm(forms.Form):
             if "source_quote" in self.fields:
                 self.initial.setdefault("source_quote", proposal.source_quote)
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> ProposalChanges:
         raise NotImplementedError
 
 
@@ -192,7 +226,7 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
                 )
         return cleaned
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> NewMitigationChanges:
         data = self.cleaned_data
         placements = []
         for taxonomy in self.taxonomies:
@@ -202,7 +236,7 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
             reasoning = data.get(_field_name(taxonomy, "reasoning"), "").strip()
             nodes = list(chosen) if taxonomy.multi_valued else [chosen]
             placements.extend([node.pk, reasoning] for node in nodes)
-        changes = {
+        changes: NewMitigationChanges = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
@@ -224,16 +258,18 @@ class EditForm(_RecordFields, ProposalForm):
             self.initial.setdefault(key, proposed.get(key, value))
         self.fields["rationale"] = self.fields.pop("rationale")
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> EditChanges:
         data = self.cleaned_data
-        typed = {
+        typed: EditChanges = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
             "section_path": data["section_path"].strip(),
         }
         current = proposal_changes.snapshot(self.mitigation, list(typed), {})
-        return {key: value for key, value in typed.items() if current[key] != value}
+        return cast(
+            EditChanges, {key: value for key, value in typed.items() if current[key] != value}
+        )
 
 
 class ReclassifyForm(QuoteMixin, ProposalForm):
@@ -265,7 +301,7 @@ class ReclassifyForm(QuoteMixin, ProposalForm):
         for name in ("reasoning", "rationale", "source_quote"):
             self.fields[name] = self.fields.pop(name)
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> ReclassifyChanges:
         chosen = self.cleaned_data.get("node")
         nodes = list(chosen or []) if self.taxonomy.multi_valued else [chosen]
         reasoning = self.cleaned_data.get("reasoning", "").strip()
@@ -281,7 +317,7 @@ class RetireForm(ProposalForm):
             "rationale"
         ].help_text = "Shown on the record once retired, e.g. why it is not a mitigation."
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> RetireChanges:
         return {}
 
 
@@ -317,7 +353,7 @@ class MergeForm(ProposalForm):
             )
         return into
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> MergeChanges:
         return {"into": self.cleaned_data["into"].pk}
 
 

@@ -331,3 +331,81 @@ def mitigation_list_similar(name: str, *, limit: int = 5, exclude_pk: int | None
             scored.append(Similar(mitigation, round(score, 2)))
     scored.sort(key=lambda s: (-s.score, s.mitigation.number))
     return scored[:limit]
+
+
+# --------------------------------------------------------------------------- history credit
+
+
+def proposal_ref_descriptions(keys: list[str]) -> dict:
+    """``proposal:<pk>`` history references as readers see them (catalog.history describes
+    references through this): "proposal #12", its public page, who proposed it and which
+    curators approved the revision that was applied. Two queries for any number of keys."""
+    from catalog.history import RefDescription
+    from catalog.roles import display_name
+
+    pks = [int(key) for key in keys if key.isdigit()]
+    proposals = (
+        Proposal.objects.filter(pk__in=pks)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "approvals",
+                queryset=ProposalApproval.objects.select_related("curator").order_by(
+                    "created_at", "pk"
+                ),
+            )
+        )
+    )
+    described = {}
+    for proposal in proposals:
+        approvers = [
+            display_name(approval.curator)
+            for approval in proposal.approvals.all()
+            if approval.revision == proposal.revision
+        ]
+        described[str(proposal.pk)] = RefDescription(
+            label=f"proposal #{proposal.pk}",
+            # A draft is its author's alone (and never applied); every other proposal is public.
+            url=proposal.get_absolute_url() if proposal.state != ProposalState.DRAFT else None,
+            proposed_by=display_name(proposal.author),
+            approved_by=tuple(approvers),
+        )
+    return described
+
+
+# --------------------------------------------------------------------------- deciding one by one
+
+
+def proposal_next_in_queue(user, *, after: Proposal | None = None) -> Proposal | None:
+    """The proposal ``user`` (a curator) would decide next: the oldest one awaiting review
+    that they did not write, nobody else has claimed and they have not approved yet at its
+    current revision; ``after`` (the one just decided) left out. One query."""
+    queryset = (
+        Proposal.objects.filter(state__in=IN_REVIEW)
+        .exclude(author=user)
+        .exclude(Q(claimed_by__isnull=False) & ~Q(claimed_by=user))
+        .exclude(
+            Exists(
+                ProposalApproval.objects.filter(
+                    proposal=OuterRef("pk"), curator=user, revision=OuterRef("revision")
+                )
+            )
+        )
+        .order_by("submitted_at", "pk")
+    )
+    if after is not None:
+        queryset = queryset.exclude(pk=after.pk)
+    return queryset.first()
+
+
+def proposal_possible_duplicates(proposal: Proposal) -> list:
+    """For a proposed new mitigation: the records its name resembles, found as the form found
+    them when it warned the author (see :func:`mitigation_list_similar`), the record the
+    proposal created left out."""
+    from .models import ProposalKind
+
+    if proposal.kind != ProposalKind.NEW:
+        return []
+    return mitigation_list_similar(
+        proposal.changes.get("name", ""), exclude_pk=proposal.mitigation_id
+    )

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -64,6 +65,23 @@ NUL_MESSAGE = (
 )
 
 
+class CellChange(NamedTuple):
+    """One changed value of a row: the column's heading, the value before and after, as text.
+    Stored as the JSON list ``[column, old, new]`` (``PreviewRow.changes``)."""
+
+    column: str
+    old: str
+    new: str
+
+
+class CellError(NamedTuple):
+    """Why a row cannot be written: where (a column heading, or empty for the whole row) and
+    the message. Stored as the JSON list ``[where, message]`` (``PreviewRow.errors``)."""
+
+    where: str
+    message: str
+
+
 @dataclass
 class RowPlan:
     """What one row of the file does: its action, the changes (column heading, old, new), or
@@ -74,8 +92,8 @@ class RowPlan:
     key: str = ""
     label: str = ""
     action: str = RowAction.UNCHANGED
-    changes: list[tuple[str, str, str]] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[CellChange] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
     item: object | None = None
     # The services' field names of ``changes``, one each in the same order (a model field, a
     # taxonomy slug or "<slug> reasoning"), for consumers that act on fields, not headings.
@@ -84,7 +102,7 @@ class RowPlan:
     key_given: bool = True
 
     def add_error(self, where: str, message: str) -> None:
-        self.errors.append((where, message))
+        self.errors.append(CellError(where, message))
         self.action = RowAction.ERROR
 
 
@@ -254,7 +272,7 @@ class Importer:
         """:meth:`parse`, and an error for each cell that held a NUL character."""
         plan = self.parse(number, cells)
         nul = [
-            (self.table.column_label(index), NUL_MESSAGE)
+            CellError(self.table.column_label(index), NUL_MESSAGE)
             for index in getattr(cells, "nul_columns", ())
         ]
         if nul:
@@ -337,7 +355,7 @@ class Importer:
             self.failed = True
         plan.action = outcome.action
         plan.changes = [
-            (
+            CellChange(
                 self.mapping.heading(self.field_names.get(c.field, c.field)),
                 _shown(c.old),
                 _shown(c.new),
@@ -357,7 +375,7 @@ class MitigationImporter(Importer):
     kind = ImportKind.MITIGATIONS
     key_field = "id"
     field_names = {"number": "id"}
-    REASONING_MAX = Classification._meta.get_field("reasoning").max_length
+    REASONING_MAX: int = Classification._meta.get_field("reasoning").max_length or 0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -373,7 +391,7 @@ class MitigationImporter(Importer):
 
     def scan(self) -> None:
         super().scan()
-        highest_in_file = max((k for k in self.rows_by_key if k), default=0)
+        highest_in_file = max((k for k in self.rows_by_key if isinstance(k, int)), default=0)
         self.next_number = max(services.mitigation_next_number(), highest_in_file + 1)
 
     def parse(self, number: int, cells: list) -> RowPlan:
@@ -396,7 +414,7 @@ class MitigationImporter(Importer):
             self.next_number += 1
         plan.key = format_public_id(public_number) if public_number else raw_id
         plan.key_given = bool(raw_id)
-        data = {"name": self.text(cells, "name", plan)}
+        data: dict[str, Any] = {"name": self.text(cells, "name", plan)}
         plan.label = data["name"][:500]
         for name in ("definition", "section_path"):
             if self.has(name):
@@ -405,6 +423,7 @@ class MitigationImporter(Importer):
         expect = self._expect(cells, plan)
         placements = self._placements(cells, plan)
         if plan.action != RowAction.ERROR:
+            assert public_number is not None  # an error otherwise
             plan.item = services.MitigationUpsert(
                 number=public_number, data=data, placements=placements, expect=expect
             )
@@ -427,7 +446,7 @@ class MitigationImporter(Importer):
     }
 
     def _expect(self, cells, plan) -> dict:
-        expect = {}
+        expect: dict[str, Any] = {}
         statuses = self.STATUSES
         if self.has("status"):
             text = self.text(cells, "status", plan).strip()
@@ -481,7 +500,7 @@ class MitigationImporter(Importer):
                 elif not text:
                     reasonings = [""] * len(codes)
                 elif len(text.split("; ")) == len(codes):
-                    reasonings = text.split("; ")
+                    reasonings = list(text.split("; "))
                 else:
                     plan.add_error(
                         reasoning_where,
@@ -571,7 +590,7 @@ class DocumentImporter(Importer):
             plan.add_error(self.where("short_ref"), "A short reference is required.")
         else:
             self.duplicate_error(plan, short_ref, short_ref)
-        data = {}
+        data: dict[str, Any] = {}
         for name in ("title", "first_author", "authors", "abstract", "description"):
             if self.has(name):
                 data[name] = self.text(cells, name, plan)
@@ -637,7 +656,7 @@ class NodeImporter(Importer):
             plan.add_error(self.where("code"), "A code is required.")
         else:
             self.duplicate_error(plan, (slug, code), plan.key)
-        data = {"name": self.text(cells, "name", plan)}
+        data: dict[str, Any] = {"name": self.text(cells, "name", plan)}
         plan.label = data["name"][:500]
         if self.has("definition"):
             data["definition"] = self.text(cells, "definition", plan)
@@ -654,6 +673,7 @@ class NodeImporter(Importer):
                 plan.add_error(self.where("is_catch_all"), f"“{text}” is not yes or no.")
             data["is_catch_all"] = text in TRUE_WORDS
         if plan.action != RowAction.ERROR:
+            assert taxonomy is not None  # an error otherwise
             plan.item = services.TaxonomyNodeUpsert(taxonomy=taxonomy, code=code, data=data)
         return plan
 
@@ -663,7 +683,7 @@ class NodeImporter(Importer):
         )
 
 
-IMPORTERS = {
+IMPORTERS: dict[str, type[Importer]] = {
     ImportKind.MITIGATIONS: MitigationImporter,
     ImportKind.DOCUMENTS: DocumentImporter,
     ImportKind.NODES: NodeImporter,

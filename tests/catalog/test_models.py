@@ -30,11 +30,16 @@ def raises_integrity_error():
         ("A0983", 983),
         ("A0983_Gipiškis2024", 983),
         ("A12345", 12345),
-        ("a0983", None),
+        ("a0983", 983),
+        ("a0983_Gipiškis2024", 983),
+        (" A0983 ", 983),
+        ("A", None),
+        ("A12345678", None),
+        ("AA0983", None),
         ("B12", None),
     ],
 )
-def test_public_ids_parse_in_both_the_catalog_and_mit_export_forms(text, number):
+def test_public_ids_parse_in_both_the_catalog_and_mit_export_forms_in_any_case(text, number):
     assert parse_public_id(text) == number
 
 
@@ -132,3 +137,12 @@ def test_a_node_path_runs_from_the_root():
     assert child.path == "/2/2.3/"
     assert child.depth == 1
     assert child.ancestor_codes == ["2"]
+
+
+def test_every_curated_model_keeps_a_history_as_the_readme_says():
+    from catalog.models import SourceDocument, Taxonomy, TaxonomyNode
+
+    for model in (Taxonomy, TaxonomyNode, SourceDocument, Mitigation, Classification):
+        assert {"history_ref", "history_change_reason", "history_user"} <= {
+            field.name for field in model.history.model._meta.fields
+        }

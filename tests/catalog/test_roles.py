@@ -1,4 +1,5 @@
-"""Roles are permissions; people are deactivated, not deleted; the review rules' groups stay."""
+"""Roles are permissions; people are deactivated, not deleted; the review rules' groups stay;
+how a person is named."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.template import Context, Template
 from django.urls import reverse
 
 from catalog import roles, services
@@ -240,3 +242,33 @@ def test_the_permissions_are_listed_for_groups_in_the_admin(client_for, admin):
         codename__in=["decide_proposal", "oversee_proposals"]
     ):
         assert f'value="{permission.pk}"' in page.text
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_a_person_is_named_by_their_display_name_else_their_username(contributor):
+    contributor.first_name, contributor.last_name = "", ""
+    assert roles.display_name(contributor) == contributor.get_username()
+    contributor.first_name = "Cora"
+    assert roles.display_name(contributor) == "Cora"
+
+
+def test_no_one_is_the_system_unless_told_otherwise():
+    assert roles.display_name(None) == "the system"
+    assert roles.display_name(None, "system") == "system"
+
+
+def test_the_template_filter_names_people_the_same_way(contributor):
+    contributor.first_name = "Cora"
+    template = Template(
+        "{% load people %}{{ who|display_name }} / {{ nobody|display_name }} / "
+        '{{ nobody|display_name:"system" }}'
+    )
+    rendered = template.render(Context({"who": contributor, "nobody": None}))
+    assert rendered == "Cora / the system / system"
+
+
+def test_curators_are_the_group_and_superusers(persona):
+    name, user = persona
+    assert roles.is_curator(user) == (name in {"curator", "other_curator", "admin"})

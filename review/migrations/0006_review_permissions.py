@@ -1,8 +1,8 @@
 """The review rules as explicit permissions: curators decide proposals, admins oversee them.
 
-The permissions are declared on Proposal (``Meta.permissions``); this migration creates them at
-once (Django would only after the last migration) and grants ``decide_proposal`` to the
-*Curators* group, so every curator keeps their rights. ``oversee_proposals`` is held by
+The permissions are declared on Proposal (``Meta.permissions``, in the state since 0005);
+this migration creates them at once (Django would only after the last migration) and grants
+``decide_proposal`` to the *Curators* group, so every curator keeps their rights. ``oversee_proposals`` is held by
 superusers (who hold every permission); give it to other admins in the admin if needed.
 """
 
@@ -34,25 +34,12 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("review", "0004_text_length_limits"),
+        ("review", "0005_text_length_limits"),
         ("catalog", "0003_curators_group"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name="proposal",
-            options={
-                "ordering": ["-created_at"],
-                "permissions": [
-                    ("decide_proposal", "Can review and decide others' proposals (curators)"),
-                    (
-                        "oversee_proposals",
-                        "Can see every draft and upload and release any claim (admins)",
-                    ),
-                ],
-            },
-        ),
         migrations.RunPython(grant, revoke),
     ]

@@ -1,18 +1,19 @@
-"""Bulk writes for imports: thousands of records in a few queries, history included."""
+"""Mitigations in bulk: a planner that compares plain rows with the wanted state, then one
+writer for the whole plan (bulk updates, ``COPY`` inserts, history rows)."""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models, router
+from django.db import models
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
-from ..models import (
+from ...models import (
     Classification,
     Mitigation,
     MitigationStatus,
@@ -22,187 +23,11 @@ from ..models import (
     TaxonomyNode,
     format_public_id,
 )
-from ._base import (
-    MITIGATION_FIELDS,
-    NODE_FIELDS,
-    SOURCE_FIELDS,
-    _assign,
-    _field_value,
-    _normalise,
-    _unit_of_work,
-)
-from .sources import source_document_create, source_document_update
-from .taxonomies import taxonomy_node_create, taxonomy_node_update
+from .._base import MITIGATION_FIELDS, _unit_of_work
+from ._inserts import _history_kwargs, _insert_with_history
+from ._outcomes import BulkUpsertError, FieldChange, UpsertOutcome
 
-#
-# Imports write thousands of records at once. These services do it in a few queries per call
-# (one to read the current records, bulk inserts and updates to write them) while keeping the
-# rules of the single-record services: each created or changed record gets exactly one history
-# row carrying actor, reason and ref (simple-history's bulk_create_with_history /
-# bulk_update_with_history), an unchanged record is not written, and a call either writes
-# everything or nothing. With ``dry_run=True`` they write nothing and report what they would
-# do, which is what an import preview shows and what a proposal could be made from.
-
-BULK_BATCH_SIZE = 500
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One field of one record, as text: ``field`` is a model field name, or for a
-    classification the taxonomy slug (the node) or ``"<slug> reasoning"``."""
-
-    field: str
-    old: str
-    new: str
-
-
-@dataclass
-class UpsertOutcome:
-    """What a bulk upsert did (or, in a dry run, would do) with one item. ``instance`` is the
-    record where the service has one at hand (documents and nodes; None for mitigations,
-    which are planned from plain rows)."""
-
-    key: str
-    action: str = RowAction.UNCHANGED
-    changes: list[FieldChange] = dataclass_field(default_factory=list)
-    errors: dict[str, list[str]] = dataclass_field(default_factory=dict)
-    instance: models.Model | None = None
-
-    def add_error(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-        self.action = RowAction.ERROR
-
-    def add_validation_error(self, error: ValidationError) -> None:
-        for field, messages in error.message_dict.items():
-            for message in messages:
-                self.add_error("" if field == "__all__" else field, message)
-
-
-class BulkUpsertError(ValidationError):
-    """A bulk upsert found errors and wrote nothing; ``outcomes`` says which items and why."""
-
-    def __init__(self, outcomes: list[UpsertOutcome]):
-        self.outcomes = outcomes
-        failed = sum(1 for outcome in outcomes if outcome.action == RowAction.ERROR)
-        super().__init__(f"{failed} of {len(outcomes)} records have errors; nothing was written.")
-
-
-def _history_kwargs(actor, reason: str, ref: str) -> dict:
-    return {
-        "default_user": actor if getattr(actor, "is_authenticated", False) else None,
-        "default_change_reason": reason.strip(),
-        "custom_historical_attrs": {"history_ref": ref},
-        "batch_size": BULK_BATCH_SIZE,
-    }
-
-
-def _insert_with_history(model, rows: list[dict], history: dict) -> None:
-    """Insert ``rows`` (dicts of field attnames; each gets its ``id``) and one "+" history
-    row for each: simple-history's ``bulk_create_with_history``, or on PostgreSQL the same rows
-    through ``COPY``, ids drawn from the table's sequence first. COPY fires the same triggers
-    and checks the same constraints as any insert, but spares building SQL and quoting every
-    value in Python, which at 100,000 rows costs far more than the database's own work.
-    """
-    if not rows:
-        return
-    now = timezone.now()
-    opts = model._meta
-    fields = [f for f in model.history.model.tracked_fields]
-    for row in rows:
-        for field in fields:
-            if field.attname in row or field.attname == "id":
-                continue
-            if isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
-                row[field.attname] = now
-            else:
-                row[field.attname] = field.get_default()
-    connection = connections[router.db_for_write(model)]
-    if connection.vendor != "postgresql":
-        objs = [model(**row) for row in rows]
-        bulk_create_with_history(objs, model, **history)
-        for row, obj in zip(rows, objs, strict=True):
-            row["id"] = obj.pk
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [opts.db_table, opts.pk.column, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row["id"] = pk
-    columns = [opts.get_field(f.name) for f in fields]
-    _copy(connection, opts.db_table, columns, ([row[f.attname] for f in columns] for row in rows))
-    history_model = model.history.model
-    user = history["default_user"]
-    stamp = {
-        "history_date": now,
-        "history_type": "+",
-        "history_user_id": user.pk if user is not None else None,
-        "history_change_reason": history["default_change_reason"],
-        **history["custom_historical_attrs"],
-    }
-    columns = [f for f in history_model._meta.concrete_fields if f.attname != "history_id"]
-    _copy(
-        connection,
-        history_model._meta.db_table,
-        columns,
-        (
-            [stamp[f.attname] if f.attname in stamp else row[f.attname] for f in columns]
-            for row in rows
-        ),
-    )
-
-
-def _copy(connection, table: str, fields, rows) -> None:
-    from psycopg import sql
-
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
-    )
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _display(instance: models.Model, name: str, value) -> str:
-    """A stored value as a person reads it: a label for a choice, a key for a relation."""
-    if value is None or value == "":
-        return ""
-    field = instance._meta.get_field(name)
-    if isinstance(value, models.Model):
-        return getattr(value, "short_ref", None) or getattr(value, "code", None) or str(value)
-    if field.is_relation:
-        related = field.related_model._default_manager.filter(pk=value).first()
-        return _display(instance, name, related) if related else str(value)
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _changes(instance: models.Model, data: Mapping, allowed: Iterable[str]) -> list[FieldChange]:
-    """What :func:`_assign` would change on ``instance``, without changing it."""
-    allowed = tuple(allowed)
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ValidationError({name: "This field cannot be written here." for name in unknown})
-    changes = []
-    for name in allowed:
-        if name not in data:
-            continue
-        new = data[name]
-        new_stored = new.pk if isinstance(new, models.Model) else _normalise(instance, name, new)
-        old = _field_value(instance, name)
-        if old != new_stored or (new_stored is None and isinstance(new, models.Model)):
-            shown = new if isinstance(new, models.Model) else new_stored
-            changes.append(
-                FieldChange(name, _display(instance, name, old), _display(instance, name, shown))
-            )
-    return changes
-
-
-# ----- mitigations
+Row = dict[str, Any]  # a record as ``values()`` reads it
 
 
 @dataclass(frozen=True)
@@ -273,7 +98,7 @@ class _MitigationBulk:
             )
         }
         taxonomy_ids = {t.pk for item in self.items for t in item.placements}
-        placed: dict[tuple[int, int], list[dict]] = {}
+        placed: dict[tuple[int, int], list[Row]] = {}
         if existing and taxonomy_ids:
             self.nodes = TaxonomyNode.objects.filter(taxonomy_id__in=taxonomy_ids).in_bulk()
             rows = Classification.objects.filter(
@@ -281,7 +106,9 @@ class _MitigationBulk:
                 taxonomy_id__in=taxonomy_ids,
             ).values("id", "mitigation_id", "taxonomy_id", "node_id", "reasoning")
             for row in sorted(rows, key=lambda r: self.nodes[r["node_id"]].path):
-                placed.setdefault((row["mitigation_id"], row["taxonomy_id"]), []).append(row)
+                placed.setdefault((row["mitigation_id"], row["taxonomy_id"]), []).append(
+                    cast(Row, row)
+                )
         return existing, placed
 
     def plan(self) -> list[UpsertOutcome]:
@@ -325,6 +152,7 @@ class _MitigationBulk:
             if name not in self.VALIDATED:
                 continue
             field = Mitigation._meta.get_field(name)
+            assert isinstance(field, models.Field)
             try:
                 values[name] = field.clean(values[name], None)
             except ValidationError as error:
@@ -454,7 +282,10 @@ class _MitigationBulk:
         """(changes, creates, updates, deletes) that make ``wanted`` the classification."""
         rows = placed.get((current["id"], taxonomy.pk), [])
         by_node = {row["node_id"]: row for row in rows}
-        changes, creates, updates, deletes = [], [], [], []
+        changes: list[FieldChange] = []
+        creates: list[tuple[Row, Taxonomy, TaxonomyNode, str]] = []
+        updates: list[tuple[Row, TaxonomyNode, str]] = []
+        deletes: list[Row] = []
         reasoning_label = taxonomy.slug + " reasoning"
 
         def label(row) -> str:
@@ -544,21 +375,25 @@ class _MitigationBulk:
             [row["id"] for row in changed_rows + self.classification_deletes]
         )
         for row in changed_rows + self.classification_deletes:
-            obj = locked_rows.get(row["id"])
-            if obj is None or (obj.node_id, obj.reasoning) != (row["node_id"], row["reasoning"]):
+            held = locked_rows.get(row["id"])
+            if held is None or (held.node_id, held.reasoning) != (
+                row["node_id"],
+                row["reasoning"],
+            ):
                 raise self._stale("A classification in this file")
         for row in self.classification_deletes:
             # Few (a classification taken away); each delete writes its history row through
             # the change context of the surrounding unit of work.
             locked_rows[row["id"]].delete()
         if self.classification_updates:
-            objs = []
+            classifications = []
             for row, node, reasoning in self.classification_updates:
-                obj = locked_rows[row["id"]]
-                obj.node, obj.reasoning, obj.updated_at = node, reasoning, now
-                objs.append(obj)
+                classification = locked_rows[row["id"]]
+                classification.node, classification.reasoning = node, reasoning
+                classification.updated_at = now
+                classifications.append(classification)
             bulk_update_with_history(
-                objs, Classification, ["node", "reasoning", "updated_at"], **history
+                classifications, Classification, ["node", "reasoning", "updated_at"], **history
             )
         if self.new_placements:
             _insert_with_history(
@@ -601,231 +436,3 @@ def mitigation_bulk_upsert(
             raise BulkUpsertError(outcomes)
         bulk.write(_history_kwargs(actor, reason, ref))
         return outcomes
-
-
-# ----- source documents and taxonomy nodes (tens to hundreds of rows: per-record services)
-
-
-@dataclass
-class SourceDocumentUpsert:
-    """The wanted state of one source document, matched by ``short_ref``; ``data`` holds any
-    of :data:`SOURCE_FIELDS` but ``short_ref``."""
-
-    short_ref: str
-    data: dict = dataclass_field(default_factory=dict)
-
-
-def source_document_bulk_upsert(
-    *,
-    items: Iterable[SourceDocumentUpsert],
-    actor,
-    reason: str,
-    ref: str = "",
-    dry_run: bool = False,
-) -> list[UpsertOutcome]:
-    """Create or update many source documents; same contract as :func:`mitigation_bulk_upsert`."""
-    items = list(items)
-    existing = {
-        d.short_ref: d
-        for d in SourceDocument.objects.filter(short_ref__in=[i.short_ref for i in items])
-    }
-    wanted_ids = [i.data["document_id"] for i in items if i.data.get("document_id")]
-    id_owner = dict(
-        SourceDocument.objects.filter(document_id__in=wanted_ids).values_list(
-            "document_id", "short_ref"
-        )
-    )
-    outcomes, seen = [], set()
-    for item in items:
-        outcome = UpsertOutcome(key=item.short_ref)
-        outcomes.append(outcome)
-        if item.short_ref in seen:
-            outcome.add_error("short_ref", f"{item.short_ref} is given more than once.")
-            continue
-        seen.add(item.short_ref)
-        document = existing.get(item.short_ref)
-        if "short_ref" in item.data:
-            raise ValidationError({"short_ref": "The short reference is the key, not data."})
-        if document is None:
-            candidate = SourceDocument(short_ref=item.short_ref)
-            _assign(candidate, item.data, SOURCE_FIELDS)
-            outcome.action = RowAction.NEW
-            outcome.changes = _changes(SourceDocument(), item.data, SOURCE_FIELDS)
-            outcome.changes.insert(0, FieldChange("short_ref", "", item.short_ref))
-        else:
-            candidate = copy.copy(document)
-            outcome.changes = _changes(document, item.data, SOURCE_FIELDS)
-            _assign(candidate, item.data, SOURCE_FIELDS)
-            if outcome.changes:
-                outcome.action = RowAction.CHANGED
-        outcome.instance = document or candidate
-        if outcome.action == RowAction.UNCHANGED:
-            continue
-        try:
-            candidate.full_clean(validate_unique=False, validate_constraints=False)
-        except ValidationError as error:
-            outcome.add_validation_error(error)
-        document_id = candidate.document_id
-        if document_id is not None:
-            owner = id_owner.get(document_id)
-            if owner is not None and owner != item.short_ref:
-                outcome.add_error("document_id", f"Document ID {document_id} belongs to {owner}.")
-            id_owner[document_id] = item.short_ref
-    if dry_run:
-        return outcomes
-    if any(outcome.action == RowAction.ERROR for outcome in outcomes):
-        raise BulkUpsertError(outcomes)
-    with _unit_of_work(actor=actor, reason=reason, ref=ref):
-        for item, outcome in zip(items, outcomes, strict=True):
-            if outcome.action == RowAction.NEW:
-                outcome.instance = source_document_create(
-                    actor=actor, reason=reason, ref=ref, short_ref=item.short_ref, **item.data
-                )
-            elif outcome.action == RowAction.CHANGED:
-                outcome.instance, _ = source_document_update(
-                    source=existing[item.short_ref],
-                    data=item.data,
-                    actor=actor,
-                    reason=reason,
-                    ref=ref,
-                )
-    return outcomes
-
-
-@dataclass
-class TaxonomyNodeUpsert:
-    """The wanted state of one node, matched by taxonomy and ``code``. ``data`` holds any of
-    ``name``, ``definition``, ``order``, ``is_catch_all``, and ``parent`` as the parent's
-    code (empty for a top-level node); the parent may be another item of the same call."""
-
-    taxonomy: Taxonomy
-    code: str
-    data: dict = dataclass_field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return f"{self.taxonomy.slug} {self.code}"
-
-
-def taxonomy_node_bulk_upsert(
-    *,
-    items: Iterable[TaxonomyNodeUpsert],
-    actor,
-    reason: str,
-    ref: str = "",
-    dry_run: bool = False,
-) -> list[UpsertOutcome]:
-    """Create or update many taxonomy nodes, parents before children; same contract as
-    :func:`mitigation_bulk_upsert`."""
-    items = list(items)
-    allowed = ("name", "definition", "order", "is_catch_all", "parent")
-    existing = {
-        (n.taxonomy_id, n.code): n
-        for n in TaxonomyNode.objects.filter(taxonomy__in={i.taxonomy.pk for i in items})
-    }
-    by_key = {}
-    outcomes = []
-    for item in items:
-        outcome = UpsertOutcome(key=item.key)
-        outcomes.append(outcome)
-        unknown = sorted(set(item.data) - set(allowed))
-        if unknown:
-            raise ValidationError({name: "This field cannot be written here." for name in unknown})
-        if (item.taxonomy.pk, item.code) in by_key:
-            outcome.add_error("code", f"{item.key} is given more than once.")
-            continue
-        by_key[(item.taxonomy.pk, item.code)] = (item, outcome)
-
-    codes = {node.pk: node.code for node in existing.values()}
-
-    def final_parent(key):
-        entry = by_key.get(key)
-        if entry is not None and "parent" in entry[0].data:
-            code = entry[0].data["parent"] or None
-        else:
-            node = existing.get(key)
-            code = codes.get(node.parent_id) if node is not None else None
-        return None if code is None else (key[0], code)
-
-    depth: dict[tuple[int, str], int] = {}
-    for key, (item, outcome) in by_key.items():
-        parent = final_parent(key)
-        if parent is not None and parent not in by_key and parent not in existing:
-            outcome.add_error("parent", f"No node {parent[1]} in {item.taxonomy.name}.")
-            continue
-        chain, cursor = [], key
-        while cursor is not None and cursor not in depth:
-            if cursor in chain:
-                outcome.add_error("parent", f"The parents of {item.key} form a loop.")
-                break
-            chain.append(cursor)
-            cursor = final_parent(cursor)
-            if cursor is not None and cursor not in by_key and cursor not in existing:
-                cursor = None
-        else:
-            base = depth[cursor] if cursor is not None else -1
-            for offset, link in enumerate(reversed(chain), start=1):
-                depth[link] = base + offset
-
-    for key, (item, outcome) in by_key.items():
-        if outcome.action == RowAction.ERROR:
-            continue
-        node = existing.get(key)
-        data = dict(item.data)
-        if "parent" in data:
-            code = data["parent"] or None
-            data["parent"] = (
-                None
-                if code is None
-                else existing.get((item.taxonomy.pk, code))
-                or TaxonomyNode(taxonomy=item.taxonomy, code=code)
-            )
-        candidate = (
-            copy.copy(node) if node else TaxonomyNode(taxonomy=item.taxonomy, code=item.code)
-        )
-        if node is None:
-            outcome.action = RowAction.NEW
-            outcome.changes = [
-                FieldChange("code", "", item.code),
-                *_changes(TaxonomyNode(), data, NODE_FIELDS),
-            ]
-        else:
-            outcome.changes = _changes(node, data, NODE_FIELDS)
-            if outcome.changes:
-                outcome.action = RowAction.CHANGED
-        outcome.instance = node or candidate
-        _assign(candidate, {k: v for k, v in data.items() if k != "parent"}, NODE_FIELDS)
-        try:
-            candidate.clean_fields(exclude=["parent", "taxonomy", "path"])
-        except ValidationError as error:
-            outcome.add_validation_error(error)
-    if dry_run:
-        return outcomes
-    if any(outcome.action == RowAction.ERROR for outcome in outcomes):
-        raise BulkUpsertError(outcomes)
-    with _unit_of_work(actor=actor, reason=reason, ref=ref):
-        saved = dict(existing)
-        for key in sorted(by_key, key=lambda k: depth.get(k, 0)):
-            item, outcome = by_key[key]
-            if outcome.action == RowAction.UNCHANGED:
-                continue
-            data = dict(item.data)
-            if "parent" in data:
-                data["parent"] = (
-                    saved[(item.taxonomy.pk, data["parent"])] if data["parent"] else None
-                )
-            if outcome.action == RowAction.NEW:
-                saved[key] = taxonomy_node_create(
-                    taxonomy=item.taxonomy,
-                    actor=actor,
-                    reason=reason,
-                    ref=ref,
-                    code=item.code,
-                    **data,
-                )
-            else:
-                saved[key], _ = taxonomy_node_update(
-                    node=saved[key], data=data, actor=actor, reason=reason, ref=ref
-                )
-            outcome.instance = saved[key]
-    return outcomes
