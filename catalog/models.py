@@ -21,7 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from . import limits
 from .history import HistoryContextFields
+from .limits import length_constraints, text_field
 
 PUBLIC_ID_RE = re.compile(r"^[Aa]([0-9]{1,7})$")
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -80,7 +82,7 @@ class Taxonomy(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
     version = models.CharField(max_length=50, blank=True)
-    description = models.TextField(blank=True)
+    description = text_field(limits.DESCRIPTION, blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
     kind = models.CharField(
         max_length=20,
@@ -110,6 +112,7 @@ class Taxonomy(models.Model):
                 condition=Q(kind__in=TaxonomyKind.values),
                 name="catalog_taxonomy_kind_valid",
             ),
+            *length_constraints("catalog_taxonomy", description=limits.DESCRIPTION),
         ]
 
     def __str__(self):
@@ -139,7 +142,7 @@ class TaxonomyNode(models.Model):
         validators=[RegexValidator(CODE_RE, "Use letters, digits, '.', '_' or '-'.")],
     )
     name = models.CharField(max_length=200)
-    definition = models.TextField(blank=True)
+    definition = text_field(limits.DEFINITION, blank=True)
     order = models.PositiveIntegerField(default=0)
     is_catch_all = models.BooleanField(
         "catch-all",
@@ -162,6 +165,7 @@ class TaxonomyNode(models.Model):
             models.CheckConstraint(
                 condition=~Q(parent=F("id")), name="catalog_node_not_own_parent"
             ),
+            *length_constraints("catalog_node", definition=limits.DEFINITION),
         ]
         indexes = [models.Index(fields=["taxonomy", "path"], name="catalog_node_tax_path")]
 
@@ -232,12 +236,12 @@ class SourceDocument(models.Model):
     )
     title = models.CharField(max_length=500)
     first_author = models.CharField(max_length=200, blank=True)
-    authors = models.TextField(blank=True)
+    authors = text_field(limits.AUTHORS, blank=True)
     year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2100)]
     )
-    abstract = models.TextField(blank=True)
-    description = models.TextField(blank=True)
+    abstract = text_field(limits.ABSTRACT, blank=True)
+    description = text_field(limits.DESCRIPTION, blank=True)
     url = models.URLField("URL", max_length=1000, blank=True)
     doi = models.CharField("DOI", max_length=200, blank=True)
     doc_type = models.CharField(
@@ -259,6 +263,12 @@ class SourceDocument(models.Model):
             models.CheckConstraint(
                 condition=Q(year__isnull=True) | Q(year__gte=1900, year__lte=2100),
                 name="catalog_source_year_plausible",
+            ),
+            *length_constraints(
+                "catalog_source",
+                authors=limits.AUTHORS,
+                abstract=limits.ABSTRACT,
+                description=limits.DESCRIPTION,
             ),
         ]
 
@@ -311,7 +321,7 @@ class Mitigation(models.Model):
         help_text="The number of the public ID: 983 is A0983. Never reused.",
     )
     name = models.CharField(max_length=500)
-    definition = models.TextField(blank=True)
+    definition = text_field(limits.DEFINITION, blank=True)
     source = models.ForeignKey(SourceDocument, on_delete=models.PROTECT, related_name="mitigations")
     section_path = models.CharField(
         "section in source",
@@ -320,7 +330,9 @@ class Mitigation(models.Model):
         help_text="The source's own section path, levels joined by ' > '.",
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
-    status_note = models.TextField(blank=True, help_text="Why the record was retired or merged.")
+    status_note = text_field(
+        limits.NOTE, blank=True, help_text="Why the record was retired or merged."
+    )
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -355,6 +367,9 @@ class Mitigation(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=F("id")), name="catalog_mitigation_not_merged_into_self"
+            ),
+            *length_constraints(
+                "catalog_mitigation", definition=limits.DEFINITION, status_note=limits.NOTE
             ),
         ]
         indexes = [
@@ -514,7 +529,7 @@ class SpreadsheetUpload(models.Model):
     # The file's name in the "uploads" storage while it awaits confirmation; empty once the
     # upload was deleted.
     stored_file = models.CharField(max_length=100, blank=True, editable=False)
-    note = models.TextField(blank=True, help_text="Why it failed, or what became of it.")
+    note = text_field(limits.NOTE, blank=True, help_text="Why it failed, or what became of it.")
 
     class Meta:
         abstract = True
@@ -585,6 +600,7 @@ class ImportBatch(SpreadsheetUpload):
             models.CheckConstraint(
                 condition=Q(kind__in=ImportKind.values), name="catalog_import_kind_valid"
             ),
+            *length_constraints("catalog_import", note=limits.NOTE),
         ]
 
     def __str__(self):

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog import limits
 from catalog.models import Mitigation, Taxonomy
 from catalog.roles import display_name, is_curator
 from catalog.validation import error_text
@@ -149,7 +150,15 @@ def _note(name: str, note: str, *, prompt: str = "") -> str:
     action = ACTIONS[name]
     if action.note == "required" and not note:
         raise ValidationError({"note": prompt or action.note_prompt})
+    if len(note) > limits.NOTE:
+        raise ValidationError(
+            {"note": f"Keep the note under {limits.NOTE:,} characters (it has {len(note):,})."}
+        )
     return note
+
+
+def _required_note(note: str, message: str) -> str:
+    return _note(note, required=message)
 
 
 def _after_commit(function, *args) -> None:
