@@ -205,3 +205,12 @@ def mitigation_timeline(mitigation: Mitigation) -> list[TimelineEntry]:
         current.created = current.created or created
         current.changes.extend(changes)
     return list(reversed(entries))
+
+
+def history_row_changes(row, previous) -> list[FieldChange]:
+    """The field-level changes of one history row of a mitigation or a classification
+    against ``previous`` (the same object's row before it, or None): what a timeline entry
+    lists, for readers of single rows such as the change feeds."""
+    if isinstance(row, Classification.history.model):
+        return _classification_changes(row, previous)
+    return _mitigation_changes(row, previous)
