@@ -77,8 +77,11 @@ class FeedScope:
     params: list[tuple[str, str]] = field(default_factory=list)
     label: str = ""
     matching: QuerySet | None = None  # records in the scope now (None: all)
-    node_ids: list[int] = field(default_factory=list)  # nodes whose leavers count too
-    source_ids: list[int] = field(default_factory=list)  # sources whose leavers count too
+    # Records that left the scope count too: for each taxonomy narrowed by, its chosen
+    # subtree's node ids with the records matching every *other* parameter; the same for
+    # the sources.
+    node_leavers: list[tuple[list[int], QuerySet]] = field(default_factory=list)
+    source_leavers: tuple[list[int], QuerySet] | None = None
     record: Mitigation | None = None
 
     @property
@@ -165,6 +168,8 @@ def feed_scope(params: QueryDict, *, base: str) -> FeedScope:
         scope.label = f" to {record.public_id} {record.name}"
         return scope
 
+    if not params:
+        return scope
     filterset = filters.MitigationFilterSet(params)
     node_params = _node_params(filterset)
     refused = [
@@ -187,13 +192,15 @@ def feed_scope(params: QueryDict, *, base: str) -> FeedScope:
         codes = values.get(param) or []
         if codes:
             node_filter = filterset.filters[param]
-            scope.node_ids += node_filter.subtree_ids(codes)
+            others = filterset.filtered(Mitigation.objects.all(), without=("status", param))
+            scope.node_leavers.append((node_filter.subtree_ids(codes), others))
             names = ", ".join(filters.node_label(node_filter.by_code[code]) for code in codes)
             labels.append(f"in {names}")
             scope.params += [(param, code) for code in codes]
     refs = values.get("source") or []
     if refs:
-        scope.source_ids = [filterset.sources_by_ref[ref].pk for ref in refs]
+        others = filterset.filtered(Mitigation.objects.all(), without=("status", "source"))
+        scope.source_leavers = ([filterset.sources_by_ref[ref].pk for ref in refs], others)
         labels.append(f"from {', '.join(refs)}")
         scope.params += [("source", ref) for ref in refs]
     scope.matching = filterset.filtered(Mitigation.objects.all(), without=("status",))
@@ -229,8 +236,10 @@ def _mitigation_rows(scope: FeedScope, limit: int) -> list:
         rows = rows.filter(id=scope.record.pk)
     elif scope.matching is not None:
         wanted = Q(id__in=scope.matching.order_by().values("pk"))
-        if scope.source_ids:
-            wanted |= Q(source_id__in=scope.source_ids)
+        if scope.source_leavers:
+            source_ids, others = scope.source_leavers
+            # A version of the record from the source, of a record matching the rest.
+            wanted |= Q(source_id__in=source_ids, id__in=others.order_by().values("pk"))
         rows = rows.filter(wanted)
     return list(
         rows.annotate(previous_id=_previous(history.all(), "id"))
@@ -246,8 +255,11 @@ def _classification_rows(scope: FeedScope, limit: int) -> list:
         rows = rows.filter(mitigation_id=scope.record.pk)
     elif scope.matching is not None:
         wanted = Q(mitigation_id__in=scope.matching.order_by().values("pk"))
-        if scope.node_ids:
-            wanted |= Q(node_id__in=scope.node_ids)
+        for node_ids, others in scope.node_leavers:
+            # Every version of a classification that was ever at one of the nodes (so also
+            # its move away), of a record matching the rest.
+            touched = history.filter(node_id__in=node_ids).values("id")
+            wanted |= Q(id__in=touched, mitigation_id__in=others.order_by().values("pk"))
         rows = rows.filter(wanted)
     return list(
         rows.annotate(previous_id=_previous(history.all(), "id"))
