@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "import_export",
     "allauth",
     "allauth.account",
+    "django_tasks_db",
     "django.contrib.sitemaps",
     "rest_framework",
     "drf_spectacular",
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a cookie, a parameter or the body (see airm_site/middleware.py).
+    "airm_site.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,9 +104,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two concurrent writers queue
-    # instead of failing with "database is locked" halfway through a transaction.
+    # instead of failing with "database is locked" halfway through a transaction. WAL lets the
+    # web server read while the worker holds a long write transaction (an import).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -123,15 +132,83 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
+# --------------------------------------------------------------------------- shared state
+# Nothing a request needs may live only on the server that answered the previous request:
+# caches (and with them django-allauth's login rate limits), sessions, background tasks and
+# uploads awaiting confirmation are all kept where every app server and worker reaches them.
+
+# Caches: the database (table ``airm_cache``, created by ``migrate``) unless REDIS_URL names a
+# Redis server, e.g. redis://127.0.0.1:6379/0.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "airm")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "airm_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Background work (Django's Tasks framework): tasks wait in the database until a worker,
+# ``python manage.py db_worker``, runs them (see README, "Deploying").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Files. Static files: collected, with hashed and compressed names, served by WhiteNoise.
+# Uploads awaiting confirmation ("uploads"): a private folder (mode 0700, never served) under
+# IMPORT_UPLOAD_DIR, or an S3-compatible bucket when UPLOADS_S3_BUCKET is set (credentials
+# from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables).
+IMPORT_UPLOAD_DIR = Path(
+    os.environ.get("IMPORT_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "airm-curator-imports"
+)
+UPLOADS_S3_BUCKET = os.environ.get("UPLOADS_S3_BUCKET", "")
+if UPLOADS_S3_BUCKET:
+    UPLOADS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": UPLOADS_S3_BUCKET,
+            "endpoint_url": os.environ.get("UPLOADS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("UPLOADS_S3_REGION") or None,
+            "location": os.environ.get("UPLOADS_S3_PREFIX", "airm-uploads"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    UPLOADS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": IMPORT_UPLOAD_DIR,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "uploads": UPLOADS_STORAGE,
+}
+
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
-# Email: printed to the console in development; with DEBUG off, SMTP (configured by EMAIL_HOST,
-# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
+# Email: printed to the console in development (decoded, so that links are whole: see
+# airm_site/mail.py); with DEBUG off, SMTP (configured by EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS). EMAIL_BACKEND overrides.
 EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND") or (
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend"
+    "airm_site.mail.ConsoleEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
 if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
@@ -150,11 +227,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "200000"))
-# Spreadsheets awaiting confirmation wait here: a private folder (mode 0700), never a served
-# one; each upload is deleted once applied, cancelled or expired (IMPORT_PREVIEW_HOURS).
-IMPORT_UPLOAD_DIR = Path(
-    os.environ.get("IMPORT_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "airm-curator-imports"
-)
+# Hostile files (see docs/security.md): the most columns an import reads, and the most bytes one
+# part of an XLSX workbook (the sheet, the shared strings) may unpack to while it is streamed.
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "100"))
+# (unset: 5 × IMPORT_MAX_BYTES)
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", "0")) or None
+# Spreadsheets awaiting confirmation wait in the "uploads" storage (above); each upload is
+# deleted once applied, cancelled or expired (IMPORT_PREVIEW_HOURS).
 IMPORT_PREVIEW_HOURS = int(os.environ.get("IMPORT_PREVIEW_HOURS", "24"))
 
 # Security headers. With DEBUG off these default to a production (HTTPS) deployment;
@@ -171,6 +250,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A load balancer's health probe may speak plain HTTP to the app server.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Templates other apps add to a mitigation's page (each rendered with ``mitigation`` in context),
 # so that catalog pages can show, e.g., review actions without catalog importing review.
@@ -178,11 +259,26 @@ CATALOG_MITIGATION_PANELS: list[str] = ["review/includes/_mitigation_panel.html"
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # reverting from the admin would bypass the services
 
+# Logs go to standard output (the process manager or container runtime keeps them).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Background work says what it starts, finishes and why it failed.
+        name: {"level": os.environ.get("TASKS_LOG_LEVEL", "INFO")}
+        for name in ("django.tasks", "django_tasks_db", "catalog.jobs")
+    },
 }
 
 # Accounts (django-allauth): sign up with email and password, the address confirmed by a link
@@ -213,8 +309,11 @@ REVIEW_REQUIRED_APPROVALS_BY_KIND = {
 # The most proposals one contributor's spreadsheet may make (its new and changed rows; see
 # review/bulk.py); the file limits are IMPORT_MAX_BYTES and IMPORT_MAX_ROWS as for imports.
 REVIEW_BULK_MAX_PROPOSALS = int(os.environ.get("REVIEW_BULK_MAX_PROPOSALS", "500"))
-# The address links in notification emails start with.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address links in notification emails start with; by default the development server's
+# own, on PORT (which `make run` passes on, so `PORT=8080 make run` links to port 8080).
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 
 # The read API (/api/v1/, catalog/api/): Django REST framework, JSON only, described by an
 # OpenAPI 3 schema (drf-spectacular; Swagger UI and Redoc served from the sidecar package's

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -29,11 +28,9 @@ from .imports.batches import (
     import_batch_preview,
     import_batch_revert,
 )
-from .imports.uploads import bound_upload, present_changes, upload_form_is_valid
-from .models import ImportBatch, ImportKind, RowAction
-
-PAGE_SIZE = 50
-
+from .imports.preview import preview_context
+from .imports.uploads import bound_upload, upload_form_is_valid
+from .models import ImportBatch, ImportKind
 
 # --------------------------------------------------------------------------- uploads
 
@@ -52,9 +49,6 @@ class RevertForm(forms.Form):
         max_length=500,
         help_text="Recorded in the history of every record the revert changes.",
     )
-
-
-# --------------------------------------------------------------------------- preview helpers
 
 
 # --------------------------------------------------------------------------- batches
@@ -155,19 +149,6 @@ class ImportBatchAdmin(admin.ModelAdmin):
         batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=object_id)
         if not self.has_view_permission(request, batch):
             raise PermissionDenied
-        counts = {
-            RowAction.ERROR: batch.rows_error,
-            RowAction.CHANGED: batch.rows_changed,
-            RowAction.NEW: batch.rows_new,
-            RowAction.UNCHANGED: batch.rows_unchanged,
-        }
-        show = request.GET.get("show")
-        if show not in counts:
-            show = next((action for action, count in counts.items() if count), RowAction.NEW)
-        page = Paginator(batch.rows.filter(action=show).order_by("row"), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-        rows = [{"row": row, "changes": present_changes(row.changes)} for row in page.object_list]
         is_uploader = batch.created_by_id is not None and batch.created_by_id == request.user.pk
         return render(
             request,
@@ -176,10 +157,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 request,
                 title=f"Import batch {batch.pk}: {batch.file_name}",
                 batch=batch,
-                tabs=[(action, RowAction(action).label, count) for action, count in counts.items()],
-                show=show,
-                page=page,
-                rows=rows,
+                **preview_context(batch, request.GET),
                 is_uploader=is_uploader,
                 can_confirm=batch.can_be_confirmed and is_uploader,
                 can_revert=batch.status == ImportBatch.Status.APPLIED

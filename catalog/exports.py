@@ -73,9 +73,12 @@ def export_records(queryset: QuerySet[Mitigation]) -> Iterator[spreadsheet.Expor
             yield spreadsheet.ExportRecord(*fields, placements=placements[pk])
 
 
-def rows(queryset: QuerySet[Mitigation], taxonomies: list[Taxonomy]) -> Iterator[list[str]]:
-    """The header, then one row per mitigation, every cell made inert."""
-    yield spreadsheet.header(taxonomies)
+def rows(
+    queryset: QuerySet[Mitigation], taxonomies: list[Taxonomy], *, readable: bool = False
+) -> Iterator[list[str]]:
+    """The header (taxonomies by name if ``readable``, else by slug), then one row per
+    mitigation, every cell made inert."""
+    yield spreadsheet.header(taxonomies, readable=readable)
     inert = spreadsheet.make_inert
     for record in export_records(queryset):
         yield [inert(value) for value in spreadsheet.record_row(record, taxonomies)]
@@ -108,8 +111,33 @@ def iter_json(queryset: QuerySet[Mitigation], taxonomies: list[Taxonomy]) -> Ite
     yield b"\n]}\n"
 
 
+# Column widths (in characters) for a workbook a person reads: by heading, else by kind.
+XLSX_WIDTHS = {
+    spreadsheet.COLUMN_ID: 9,
+    spreadsheet.COLUMN_NAME: 44,
+    spreadsheet.COLUMN_DEFINITION: 70,
+    spreadsheet.COLUMN_SOURCE: 22,
+    spreadsheet.COLUMN_SECTION: 34,
+    spreadsheet.COLUMN_STATUS: 10,
+    spreadsheet.COLUMN_MERGED_INTO: 12,
+    spreadsheet.COLUMN_STATUS_NOTE: 34,
+}
+XLSX_NODE_WIDTH = 34
+XLSX_REASONING_WIDTH = 44
+
+
+def xlsx_width(heading: str) -> int:
+    if heading in XLSX_WIDTHS:
+        return XLSX_WIDTHS[heading]
+    if heading.endswith(spreadsheet.REASONING_SUFFIX):
+        return XLSX_REASONING_WIDTH
+    return max(XLSX_NODE_WIDTH, min(len(heading) + 2, 60))
+
+
 def write_xlsx(table: Iterable[list[str]], target) -> None:
-    """Write ``table`` to ``target`` (a path or binary file) as a one-sheet workbook.
+    """Write ``table`` (its first row the header) to ``target`` (a path or binary file) as a
+    one-sheet workbook made to be opened by hand: the header bold and frozen, an autofilter
+    over every column, and widths that fit each kind of column.
 
     Every cell is text: values come made inert, and a string that still starts with ``=`` is
     written as a typed string cell, never as the formula openpyxl would otherwise store.
@@ -118,6 +146,8 @@ def write_xlsx(table: Iterable[list[str]], target) -> None:
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     def as_text(value):
         if isinstance(value, str) and value.startswith("="):
@@ -127,10 +157,29 @@ def write_xlsx(table: Iterable[list[str]], target) -> None:
             return cell
         return spreadsheet.ooxml_escape(value)
 
+    def heading(value):
+        cell = WriteOnlyCell(sheet, value=spreadsheet.ooxml_escape(value))
+        cell.data_type = "s"
+        cell.font = Font(bold=True)
+        return cell
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Mitigations")
+    table = iter(table)
+    header = next(table, None)
+    if header is None:
+        workbook.save(target)
+        return
+    # A write-only sheet takes its columns and view before its first row.
+    for index, title in enumerate(header, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = xlsx_width(str(title))
+    sheet.freeze_panes = "A2"
+    sheet.append([heading(value) for value in header])
+    count = 1
     for row in table:
         sheet.append([as_text(value) for value in row])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{count}"
     workbook.save(target)
 
 
@@ -138,7 +187,7 @@ def write(queryset: QuerySet[Mitigation], fmt: str, target) -> None:
     """Write the export of ``queryset`` in ``fmt`` to the binary file ``target``."""
     taxonomies = export_taxonomies()
     if fmt == "xlsx":
-        write_xlsx(rows(queryset, taxonomies), target)
+        write_xlsx(rows(queryset, taxonomies, readable=True), target)
         return
     chunks = (
         iter_csv(rows(queryset, taxonomies)) if fmt == "csv" else iter_json(queryset, taxonomies)
@@ -155,10 +204,34 @@ def response(queryset: QuerySet[Mitigation], fmt: str, filename_stem: str):
     taxonomies = export_taxonomies()
     if fmt == "xlsx":
         spool = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it when sent)
-        write_xlsx(rows(queryset, taxonomies), spool)
+        write_xlsx(rows(queryset, taxonomies, readable=True), spool)
         spool.seek(0)
         return FileResponse(spool, as_attachment=True, filename=filename, content_type=FORMATS[fmt])
     body = iter_csv(rows(queryset, taxonomies)) if fmt == "csv" else iter_json(queryset, taxonomies)
     result = StreamingHttpResponse(body, content_type=FORMATS[fmt])
     result["Content-Disposition"] = content_disposition_header(True, filename)
+    return result
+
+
+# --------------------------------------------------------------------------- the coverage table
+
+
+def coverage_rows(chart) -> Iterator[list]:
+    """The coverage table (``catalog.coverage.Chart``) as spreadsheet rows: a header of the
+    columns, one row per category with its counts and total, then the column totals."""
+    yield ["Code", chart.rows_taxonomy.name, *(column.label for column in chart.columns), "All"]
+    for row in chart.rows:
+        yield [
+            row.node.code,
+            row.node.name,
+            *(cell.count for cell in row.cells),
+            row.total,
+        ]
+    yield ["", "All categories", *(column.total for column in chart.columns), chart.total]
+
+
+def coverage_response(chart, filename_stem: str) -> StreamingHttpResponse:
+    table = ([spreadsheet.make_inert(value) for value in row] for row in coverage_rows(chart))
+    result = StreamingHttpResponse(iter_csv(table), content_type=FORMATS["csv"])
+    result["Content-Disposition"] = content_disposition_header(True, f"{filename_stem}.csv")
     return result

@@ -9,6 +9,7 @@ user, reason and reference. The reference links a history row back to what cause
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -88,3 +89,54 @@ def ref_url(ref: str) -> str | None:
     prefix, _, key = (ref or "").partition(":")
     resolve = _ref_resolvers.get(prefix)
     return resolve(key) if resolve and key else None
+
+
+# --------------------------------------------------------------------------- what readers see
+
+
+@dataclass(frozen=True)
+class RefDescription:
+    """A history reference as a reader sees it: ``proposal #12``, linked where the public may
+    follow it; the admin's page of it for staff only; and, for a change someone proposed and
+    curators approved, who did which."""
+
+    label: str
+    url: str | None = None  # a public page
+    staff_url: str | None = None  # an admin page: never shown to the public
+    proposed_by: str = ""
+    approved_by: tuple[str, ...] = ()
+
+
+RefDescriber = Callable[[list[str]], dict[str, RefDescription]]
+_ref_describers: dict[str, RefDescriber] = {}
+
+
+def register_ref_describer(prefix: str, describe: RefDescriber) -> None:
+    """Let another app describe its references for readers, many at a time:
+    ``describe(["12", "13"]) -> {"12": RefDescription(...), ...}`` (one query for all)."""
+    _ref_describers[prefix] = describe
+
+
+def ref_label(ref: str) -> str:
+    """``"proposal:12"`` → ``"proposal #12"``; ``"import-batch-revert:3"`` →
+    ``"import batch revert #3"``: readable without any lookup."""
+    prefix, _, key = (ref or "").partition(":")
+    words = prefix.replace("-", " ").replace("_", " ").strip()
+    return f"{words} #{key}" if key else words
+
+
+def describe_refs(refs: Iterable[str]) -> dict[str, RefDescription]:
+    """Each of ``refs`` described for readers: one call (one query) per kind of reference."""
+    keys_by_prefix: dict[str, set[str]] = {}
+    for ref in refs:
+        if ref:
+            prefix, _, key = ref.partition(":")
+            keys_by_prefix.setdefault(prefix, set()).add(key)
+    described: dict[str, RefDescription] = {}
+    for prefix, keys in keys_by_prefix.items():
+        describe = _ref_describers.get(prefix)
+        found = describe(sorted(keys)) if describe else {}
+        for key in keys:
+            ref = f"{prefix}:{key}" if key else prefix
+            described[ref] = found.get(key) or RefDescription(label=ref_label(ref))
+    return described

@@ -21,7 +21,7 @@ from simple_history.models import HistoricalRecords
 
 from .history import HistoryContextFields
 
-PUBLIC_ID_RE = re.compile(r"^A(\d{1,7})$")
+PUBLIC_ID_RE = re.compile(r"^[Aa]([0-9]{1,7})$")
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -39,7 +39,11 @@ def format_public_id(number: int) -> str:
 
 
 def parse_public_id(public_id: str) -> int | None:
-    """``"A0983"`` → 983; MIT's export form ``"A0983_Gipiškis2024"`` is accepted too."""
+    """``"A0983"`` → 983; MIT's export form ``"A0983_Gipiškis2024"`` is accepted too.
+
+    The one place a typed public ID is recognised (addresses, search, imports, forms): the
+    letter in any case, so ``a0983`` is A0983 too.
+    """
     head = (public_id or "").strip().split("_", 1)[0]
     match = PUBLIC_ID_RE.match(head)
     return int(match.group(1)) if match else None
@@ -459,27 +463,32 @@ class ImportStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ImportBatch(models.Model):
-    """One spreadsheet import: who uploaded what, what it would change, and what became of it.
+class RowAction(models.TextChoices):
+    NEW = "new", "New"
+    CHANGED = "changed", "Changed"
+    UNCHANGED = "unchanged", "Unchanged"
+    ERROR = "error", "Error"
 
-    Not curated itself (it is the record of a curation step): the changes it made are the
-    history rows whose ``history_ref`` is :attr:`ref`, which is also how a batch is reverted.
-    """
 
-    Kind = ImportKind
-    Status = ImportStatus
+# The order in which a preview shows its rows: what needs attention first.
+PREVIEW_ORDER = (RowAction.ERROR, RowAction.CHANGED, RowAction.NEW, RowAction.UNCHANGED)
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+
+class SpreadsheetUpload(models.Model):
+    """What every uploaded spreadsheet records (abstract): the file, what the import pipeline
+    made of it (counts, problems, a summary, the fingerprint of its per-row plan, whose rows
+    are a :class:`PreviewRow` subclass under ``rows``) and, while it awaits confirmation, the
+    name of the file in the "uploads" storage. An admin's :class:`ImportBatch` and a
+    contributor's ``review.ProposalUpload`` are two purposes of it
+    (:mod:`catalog.imports.preview` records and shows both)."""
+
     created_at = models.DateTimeField(auto_now_add=True)
     file_name = models.CharField(max_length=255)
-    checksum = models.CharField("SHA-256", max_length=64)
+    checksum = models.CharField("SHA-256", max_length=64, blank=True)
     size = models.PositiveBigIntegerField("size (bytes)", default=0)
-    kind = models.CharField(max_length=20, choices=Kind)
     file_format = models.CharField("format", max_length=10, blank=True)
     layout = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20, choices=Status, default=Status.PREVIEWED)
+    layout_title = models.CharField(max_length=200, blank=True)
     rows_total = models.PositiveIntegerField("rows", default=0)
     rows_new = models.PositiveIntegerField("new", default=0)
     rows_changed = models.PositiveIntegerField("changed", default=0)
@@ -495,15 +504,68 @@ class ImportBatch(models.Model):
     fingerprint = models.CharField(
         max_length=64, blank=True, help_text="Digest of the previewed plan, checked on confirm."
     )
-    # Name of the uploaded file inside settings.IMPORT_UPLOAD_DIR while it awaits confirmation;
-    # empty once the upload was deleted.
+    # The file's name in the "uploads" storage while it awaits confirmation; empty once the
+    # upload was deleted.
     stored_file = models.CharField(max_length=100, blank=True, editable=False)
+    note = models.TextField(blank=True, help_text="Why it failed, or what became of it.")
+
+    class Meta:
+        abstract = True
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows by outcome, in the order a preview shows them."""
+        counts = {
+            RowAction.ERROR: self.rows_error,
+            RowAction.CHANGED: self.rows_changed,
+            RowAction.NEW: self.rows_new,
+            RowAction.UNCHANGED: self.rows_unchanged,
+        }
+        return {action: counts[action] for action in PREVIEW_ORDER}
+
+
+class PreviewRow(models.Model):
+    """One row of an upload's preview (abstract): what it would do, with old and new values,
+    or its errors. Subclasses add the foreign key to their upload, ``related_name="rows"``."""
+
+    Action = RowAction
+
+    row = models.PositiveIntegerField()
+    key = models.CharField(max_length=200, blank=True)
+    # Whether the file gave the key (a row without an ID gets the next free public ID).
+    key_given = models.BooleanField(default=True)
+    label = models.CharField(max_length=500, blank=True)
+    action = models.CharField(max_length=10, choices=RowAction)
+    # [[column, old, new], ...] and [[column, message], ...]
+    changes = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"row {self.row}: {self.action}"
+
+
+class ImportBatch(SpreadsheetUpload):
+    """One spreadsheet import: who uploaded what, what it would change, and what became of it.
+
+    Not curated itself (it is the record of a curation step): the changes it made are the
+    history rows whose ``history_ref`` is :attr:`ref`, which is also how a batch is reverted.
+    """
+
+    Kind = ImportKind
+    Status = ImportStatus
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PREVIEWED)
     applied_at = models.DateTimeField(null=True, blank=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    note = models.TextField(blank=True, help_text="Why it failed, or why it was reverted.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -540,26 +602,10 @@ class ImportBatch(models.Model):
         return self.status == ImportStatus.PREVIEWED and not self.rows_error and not self.problems
 
 
-class RowAction(models.TextChoices):
-    NEW = "new", "New"
-    CHANGED = "changed", "Changed"
-    UNCHANGED = "unchanged", "Unchanged"
-    ERROR = "error", "Error"
-
-
-class ImportRow(models.Model):
-    """One row of a previewed batch: what it would do, with old and new values or its errors."""
-
-    Action = RowAction
+class ImportRow(PreviewRow):
+    """One row of a previewed import batch."""
 
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows")
-    row = models.PositiveIntegerField()
-    key = models.CharField(max_length=200, blank=True)
-    label = models.CharField(max_length=500, blank=True)
-    action = models.CharField(max_length=10, choices=Action)
-    # [[column, old, new], ...] and [[column, message], ...]
-    changes = models.JSONField(default=list, blank=True)
-    errors = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["batch", "row"]
@@ -567,5 +613,27 @@ class ImportRow(models.Model):
             models.Index(fields=["batch", "action", "row"], name="catalog_importrow_action"),
         ]
 
+
+# --------------------------------------------------------------------------- the version
+
+
+class CatalogVersion(models.Model):
+    """The one row that changes with every write to the catalog (see :mod:`catalog.version`).
+
+    Updated inside each write's own transaction, so it commits (or rolls back) with the data:
+    whatever the cache holds, the database always says which state of the catalog is current.
+    ``token`` is drawn at random on every change, so a number that comes back (a rolled-back
+    write, a restored backup) never names an older state as current.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="catalog_version_single_row"),
+        ]
+
     def __str__(self):
-        return f"row {self.row}: {self.action}"
+        return f"catalog version {self.number}"

@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from .history import describe_refs
 from .models import (
     Classification,
     Mitigation,
@@ -99,6 +100,50 @@ def taxonomy_list_top_level_counts() -> list[TaxonomySummary]:
 
 def mitigation_count_active() -> int:
     return Mitigation.objects.active().count()
+
+
+def mitigation_list_recently_changed(limit: int = 6) -> list[Mitigation]:
+    """The records changed last (any status: a retirement is news too), with their source.
+
+    One query.
+    """
+    return list(
+        Mitigation.objects.select_related("source").order_by("-updated_at", "-number")[:limit]
+    )
+
+
+def mitigation_counts_by_year(mitigations: QuerySet[Mitigation] | None = None) -> list[tuple]:
+    """``[(year, count), …]``: active mitigations per year of their source, oldest first
+    (sources without a year left out). One query."""
+    mitigations = Mitigation.objects.active() if mitigations is None else mitigations
+    rows = (
+        mitigations.filter(source__year__isnull=False)
+        .order_by()
+        .values_list("source__year")
+        .annotate(n=Count("pk"))
+    )
+    return sorted(rows)
+
+
+def chart_taxonomy() -> Taxonomy | None:
+    """The taxonomy whose categories the small charts count: the first public taxonomy of
+    kind "taxonomy" (the MIT preliminary one in the reference data)."""
+    return taxonomy_list_public().filter(kind=Taxonomy.Kind.TAXONOMY).first()
+
+
+def top_level_counts(mitigations: QuerySet[Mitigation]) -> list[NodeCount]:
+    """How many of ``mitigations`` sit in each top-level category of :func:`chart_taxonomy`
+    (each counted once per category). Three queries; empty without such a taxonomy."""
+    taxonomy = chart_taxonomy()
+    if taxonomy is None:
+        return []
+    (taxonomy,) = taxonomy_list_with_nodes([taxonomy])
+    counts = node_subtree_counts(taxonomy, taxonomy.node_list, mitigations)
+    return [
+        NodeCount(node=node, count=counts.get(node.pk, 0))
+        for node in taxonomy.node_list
+        if node.parent_id is None
+    ]
 
 
 def mitigation_get_for_page(number: int) -> Mitigation | None:
@@ -612,7 +657,77 @@ def mitigation_get_removal(number: int):
         return None
     removal = rows[0]
     removal.last_version = rows[1] if len(rows) > 1 else rows[0]
+    # The history the README promises stays readable: every change up to the removal, and what
+    # caused the removal as readers see it (never an admin link).
+    removal.timeline = mitigation_timeline(removal.instance)
+    ref = removal.history_ref or ""
+    removal.cause = describe_refs([ref])[ref] if ref else None
     return removal
+
+
+# --------------------------------------------------------------------------- recent changes
+
+
+@dataclass
+class RecentChange:
+    """One unit of work in the catalog's history (an import, a revert, an approval, an admin
+    edit): when it last wrote, who, why, what caused it and how many rows of each kind."""
+
+    when: object
+    user: object
+    reason: str
+    ref: str
+    counts: dict[str, int]
+    mitigation_number: int | None = None  # the one record changed, if only one was
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{count} {kind}" for kind, count in self.counts.items())
+
+
+def history_list_recent_changes(limit: int = 10) -> list[RecentChange]:
+    """The latest units of work across every curated model's history, newest first: rows
+    written with the same user, reason and reference count as one (an import of 5,000 rows is
+    one entry). One aggregate query per curated model, whatever the size of the history."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Max, Min
+
+    models = (
+        (Mitigation, "mitigation", "mitigations"),
+        (Classification, "classification", "classifications"),
+        (SourceDocument, "source document", "source documents"),
+        (TaxonomyNode, "taxonomy node", "taxonomy nodes"),
+        (Taxonomy, "taxonomy", "taxonomies"),
+    )
+    groups: dict[tuple, RecentChange] = {}
+    for model, one, many in models:
+        extra = {"low": Min("number"), "high": Max("number")} if model is Mitigation else {}
+        rows = (
+            model.history.order_by()
+            .values("history_user_id", "history_change_reason", "history_ref")
+            .annotate(last=Max("history_date"), n=Count("pk"), **extra)
+            .order_by("-last")[:limit]
+        )
+        for row in rows:
+            key = (row["history_user_id"], row["history_change_reason"], row["history_ref"])
+            change = groups.get(key)
+            if change is None:
+                change = groups[key] = RecentChange(
+                    when=row["last"],
+                    user=row["history_user_id"],
+                    reason=row["history_change_reason"] or "",
+                    ref=row["history_ref"] or "",
+                    counts={},
+                )
+            change.when = max(change.when, row["last"])
+            change.counts[one if row["n"] == 1 else many] = row["n"]
+            if model is Mitigation and row["low"] == row["high"]:
+                change.mitigation_number = row["low"]
+    latest = sorted(groups.values(), key=lambda change: change.when, reverse=True)[:limit]
+    users = get_user_model().objects.in_bulk({c.user for c in latest if c.user is not None})
+    for change in latest:
+        change.user = users.get(change.user)
+    return latest
 
 
 # --------------------------------------------------------------------------- the API

@@ -3,6 +3,8 @@
 One row per mitigation. The base columns come first, then two columns per taxonomy (in the
 taxonomies' display order): ``<slug>`` holds the node as ``"<code> <name>"`` (several nodes of a
 multi-valued taxonomy are joined by ``"; "``), ``<slug> reasoning`` the one-line reasoning.
+XLSX files, which people open by hand, name those columns by the taxonomy's name instead
+(``AI lifecycle stage``); the importer reads a taxonomy's column by its slug or its name.
 The importer reads a node by its code, the text up to the first space, so MIT's own
 ``"3.1 Testing & Auditing"`` and a bare ``"3.1"`` both work.
 
@@ -95,14 +97,18 @@ def ooxml_unescape(value: str) -> str:
     return _OOXML_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
 
 
-def taxonomy_columns(taxonomy: Taxonomy) -> tuple[str, str]:
-    return taxonomy.slug, taxonomy.slug + REASONING_SUFFIX
+def taxonomy_columns(taxonomy: Taxonomy, *, readable: bool = False) -> tuple[str, str]:
+    """A taxonomy's two columns: by slug (``lifecycle``, ``lifecycle reasoning``), or, for
+    people, by name (``AI lifecycle stage``, ``AI lifecycle stage reasoning``). The importer
+    reads either."""
+    title = taxonomy.name if readable else taxonomy.slug
+    return title, title + REASONING_SUFFIX
 
 
-def header(taxonomies: Iterable[Taxonomy]) -> list[str]:
+def header(taxonomies: Iterable[Taxonomy], *, readable: bool = False) -> list[str]:
     columns = list(BASE_COLUMNS)
     for taxonomy in taxonomies:
-        columns.extend(taxonomy_columns(taxonomy))
+        columns.extend(taxonomy_columns(taxonomy, readable=readable))
     return columns
 
 

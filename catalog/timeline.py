@@ -12,8 +12,9 @@ import difflib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .history import ref_url
+from .history import describe_refs, ref_url
 from .models import Classification, Mitigation, MitigationStatus, Taxonomy, format_public_id
+from .roles import display_name
 
 TRACKED_FIELDS = (
     "number",
@@ -55,9 +56,23 @@ class TimelineEntry:
     ref: str
     ref_url: str | None
     created: bool = False
+    removed: bool = False
     changes: list[FieldChange] = field(default_factory=list)
+    # What caused the change, as readers see it (see catalog.history.describe_refs).
+    ref_label: str = ""
+    ref_public_url: str | None = None  # never an admin page
+    ref_staff_url: str | None = None  # the admin page, for staff
+    proposed_by: str = ""  # who proposed it, when curators applied someone's proposal
+    approved_by: tuple[str, ...] = ()
     _user_id: int | None = None
     _rows: set = field(default_factory=set)
+
+    @property
+    def approvers(self) -> str:
+        """``"Cecil"``, ``"Cecil and Olga"``, ``"Ann, Bob and Cy"``; the one who applied it if
+        the approvals are not known."""
+        names = list(self.approved_by) or [self.who]
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
     def accepts(self, row, key) -> bool:
         """Whether ``row`` (a history row of the object ``key``) belongs to this entry's unit
@@ -77,10 +92,7 @@ class TimelineEntry:
 
 
 def _who(row) -> str:
-    user = row.history_user
-    if user is None:
-        return "system"
-    return user.get_full_name() or user.get_username()
+    return display_name(row.history_user, "system")
 
 
 def word_diff(old: str, new: str) -> list[Segment]:
@@ -162,7 +174,12 @@ def _classification_changes(row, previous) -> list[FieldChange]:
 
 
 def mitigation_timeline(mitigation: Mitigation) -> list[TimelineEntry]:
-    """Every change to ``mitigation`` and its classifications, newest first (two queries)."""
+    """Every change to ``mitigation`` and its classifications, newest first.
+
+    Two queries, plus one or two per kind of reference the history holds (a proposal's
+    author and approvers: see :func:`catalog.history.describe_refs`). ``mitigation`` may be a
+    removed record's last historical instance: its timeline ends with the removal.
+    """
     mitigation_rows = list(
         Mitigation.history.filter(id=mitigation.pk)
         .select_related("history_user", "source", "merged_into")
@@ -178,17 +195,17 @@ def mitigation_timeline(mitigation: Mitigation) -> list[TimelineEntry]:
     previous = None
     for row in mitigation_rows:
         changes = _mitigation_changes(row, previous)
-        events.append((row, ("mitigation", row.id), changes, row.history_type == "+"))
+        events.append((row, ("mitigation", row.id), changes, row.history_type))
         previous = row
     last_by_classification = {}
     for row in classification_rows:
         changes = _classification_changes(row, last_by_classification.get(row.id))
-        events.append((row, ("classification", row.id), changes, False))
+        events.append((row, ("classification", row.id), changes, ""))
         last_by_classification[row.id] = row
-    events.sort(key=lambda event: (event[0].history_date, not event[3]))
+    events.sort(key=lambda event: (event[0].history_date, event[3] != "+"))
 
     entries: list[TimelineEntry] = []
-    for row, key, changes, created in events:
+    for row, key, changes, record_change in events:
         current = entries[-1] if entries else None
         if current is None or not current.accepts(row, key):
             ref = row.history_ref or ""
@@ -202,8 +219,18 @@ def mitigation_timeline(mitigation: Mitigation) -> list[TimelineEntry]:
             )
             entries.append(current)
         current._rows.add(key)
-        current.created = current.created or created
+        current.created = current.created or record_change == "+"
+        current.removed = current.removed or record_change == "-"
         current.changes.extend(changes)
+    described = describe_refs(entry.ref for entry in entries)
+    for entry in entries:
+        if entry.ref:
+            about = described[entry.ref]
+            entry.ref_label = about.label
+            entry.ref_public_url = about.url
+            entry.ref_staff_url = about.staff_url
+            entry.proposed_by = about.proposed_by
+            entry.approved_by = about.approved_by
     return list(reversed(entries))
 
 

@@ -6,9 +6,10 @@ from .sitemaps import SITEMAPS
 
 
 class PublicIdConverter:
-    """``A0983``: the letter A and a number (MIT's ``A0983_Ref`` form is resolved by the view)."""
+    """``A0983``: the letter A (in any case) and a number; the view redirects every other form
+    (``a0983``, ``A983``, MIT's ``A0983_Ref``) to the canonical address."""
 
-    regex = r"A[0-9]{1,7}(?:_[^/]+)?"
+    regex = r"[Aa][0-9]{1,7}(?:_[^/]+)?"
 
     def to_python(self, value):
         return value
@@ -67,6 +68,8 @@ urlpatterns = [
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
     path("coverage/", views.coverage, name="coverage"),
+    path("coverage/download.csv", views.coverage_download, name="coverage-download"),
+    path("about/", views.about, name="about"),
     path("feed/", feeds.ChangesFeed(), name="feed-changes"),
     path(
         "sitemap.xml",

@@ -8,21 +8,45 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_safe
 
-from . import citations, exports, feeds, filters, selectors
+from . import charts, citations, exports, feeds, filters, selectors
 from . import coverage as coverage_chart
 from .api import errors as api_errors
-from .history import ref_url
-from .models import parse_public_id
+from .models import Taxonomy, parse_public_id
 
 
 @require_safe
 def home(request):
+    summaries = selectors.taxonomy_list_top_level_counts()
+    main = next((s for s in summaries if s.taxonomy.kind == Taxonomy.Kind.TAXONOMY), None)
     return render(
         request,
         "catalog/home.html",
         {
-            "summaries": selectors.taxonomy_list_top_level_counts(),
+            "summaries": summaries,
             "mitigation_count": selectors.mitigation_count_active(),
+            "recent": selectors.mitigation_list_recently_changed(),
+            "category_chart": charts.category_chart(
+                f"Mitigations per category of {main.taxonomy.name}" if main else "",
+                main.top_level if main else [],
+            ),
+            "year_chart": charts.year_chart(
+                "Mitigations per year of their source", selectors.mitigation_counts_by_year()
+            ),
+        },
+    )
+
+
+@require_safe
+def about(request):
+    return render(
+        request,
+        "catalog/about.html",
+        {
+            "taxonomies": selectors.taxonomy_list_public(),
+            "source_count": selectors.source_list().count(),
+            "mitigation_count": selectors.mitigation_count_active(),
+            "required_approvals": settings.REVIEW_REQUIRED_APPROVALS,
+            "required_by_kind": sorted(settings.REVIEW_REQUIRED_APPROVALS_BY_KIND.items()),
         },
     )
 
@@ -45,8 +69,31 @@ def _render_list(request, browse):
     )
 
 
+def _address_without_empty_params(request) -> str | None:
+    """The same address without its empty parameters (``year_min=``), or None if it has none.
+
+    A search form sent without JavaScript carries every field, filled or not; one redirect
+    gives the reader an address that says only what they asked for. (With JavaScript,
+    static/js/forms.js leaves the empty fields out before sending.)
+    """
+    params = request.GET.copy()
+    if all(value != "" for key in params for value in params.getlist(key)):
+        return None
+    for key in list(params):
+        values = [value for value in params.getlist(key) if value != ""]
+        if values:
+            params.setlist(key, values)
+        else:
+            del params[key]
+    encoded = params.urlencode()
+    return f"{request.path}?{encoded}" if encoded else request.path
+
+
 @require_safe
 def mitigation_list(request):
+    cleaner = _address_without_empty_params(request)
+    if cleaner is not None:
+        return redirect(cleaner)
     return _render_list(request, filters.browse(request.GET))
 
 
@@ -115,12 +162,7 @@ def _mitigation_gone(request, number, public_id):
     removal = selectors.mitigation_get_removal(number) if number else None
     if removal is None:
         raise Http404(f"No mitigation {public_id}.")
-    return render(
-        request,
-        "catalog/mitigation_removed.html",
-        {"removal": removal, "ref_url": ref_url(removal.history_ref)},
-        status=410,
-    )
+    return render(request, "catalog/mitigation_removed.html", {"removal": removal}, status=410)
 
 
 @require_safe
@@ -169,8 +211,34 @@ def source_detail(request, short_ref):
             "source_page": selectors.source_page(source, request.GET.get("page")),
             "list_url": filters.list_url([("source", source.short_ref)]),
             "feed_url": feeds.changes_feed_url([("source", source.short_ref)]),
+            "category_chart": charts.category_chart(
+                f"{source.short_ref}'s mitigations per category",
+                selectors.top_level_counts(selectors.source_mitigations(source)),
+                source=source,
+            ),
         },
     )
+
+
+@require_safe
+def coverage_download(request):
+    """The coverage table as it is shown (same parameters) as a CSV file."""
+    try:
+        chart = coverage_chart.coverage_chart(
+            rows=request.GET.get("rows"), by=request.GET.get("by"), depth=request.GET.get("depth")
+        )
+    except coverage_chart.CoverageError as problem:
+        return render(
+            request,
+            "catalog/coverage_chart.html",
+            {
+                "chart": coverage_chart.coverage_chart(rows=None, by=None, depth=None),
+                "error": str(problem),
+            },
+            status=400,
+        )
+    stem = f"airm-coverage-{chart.rows_taxonomy.slug}-by-{request.GET.get('by') or 'source'}"
+    return exports.coverage_response(chart, f"{stem}-{timezone.now():%Y-%m-%d}")
 
 
 @require_safe

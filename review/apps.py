@@ -12,7 +12,11 @@ class ReviewConfig(AppConfig):
     verbose_name = "Review"
 
     def ready(self):
-        from catalog.history import register_ref_resolver
+        from catalog.history import register_ref_describer, register_ref_resolver
 
-        # History rows written by an approval carry "proposal:<pk>"; catalog pages link them here.
+        from .selectors import proposal_ref_descriptions
+
+        # History rows written by an approval carry "proposal:<pk>"; catalog pages link them here
+        # and credit the proposer and the approving curators.
         register_ref_resolver("proposal", _proposal_url)
+        register_ref_describer("proposal", proposal_ref_descriptions)

@@ -38,12 +38,14 @@ from django.utils import timezone
 
 from catalog.imports.batches import delete_stored, store_upload, stored_path
 from catalog.imports.pipeline import ImportReport, RowPlan, run
+from catalog.imports.preview import preview_row, record_report, save_rows
 from catalog.imports.readers import FileProblem, first_upper
 from catalog.models import Classification, ImportKind, Mitigation, RowAction, Taxonomy
+from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import permissions, workflow
-from .models import ProposalKind, ProposalUpload, ProposalUploadRow, UploadStatus
+from .models import ProposalKind, ProposalUpload, UploadStatus
 
 STALE_MESSAGE = (
     "The catalog changed between the preview and the confirmation, so the file would no longer "
@@ -130,23 +132,10 @@ class _Planner:
             described = describe(plan, self.taxonomy_names)
             self.count += len(described)
             if self.store_rows:
-                rows.append(
-                    ProposalUploadRow(
-                        upload=self.upload,
-                        row=plan.row,
-                        key=plan.key[:200],
-                        key_given=plan.key_given,
-                        label=plan.label[:500],
-                        action=plan.action,
-                        changes=[list(change) for change in plan.changes],
-                        errors=[list(error) for error in plan.errors],
-                        proposals=described,
-                    )
-                )
+                rows.append(preview_row(self.upload, plan, proposals=described))
             if self.collect and described and self.count <= settings.REVIEW_BULK_MAX_PROPOSALS:
                 self.items.extend(self._items(plan, records, reasonings))
-        if rows:
-            ProposalUploadRow.objects.bulk_create(rows, batch_size=1000)
+        save_rows(rows)
 
     @staticmethod
     def _current(plans: list[RowPlan]):
@@ -240,17 +229,7 @@ def _finish(upload: ProposalUpload, status: str, note: str) -> ProposalUpload:
 
 
 def _record(upload: ProposalUpload, report: ImportReport, planner: _Planner) -> None:
-    upload.file_format = report.file_format
-    upload.layout = report.layout
-    upload.layout_title = report.layout_title[:200]
-    upload.rows_total = report.rows_total
-    upload.rows_new = report.counts[RowAction.NEW]
-    upload.rows_changed = report.counts[RowAction.CHANGED]
-    upload.rows_unchanged = report.counts[RowAction.UNCHANGED]
-    upload.rows_error = report.counts[RowAction.ERROR]
-    upload.problems = report.problems
-    upload.notices = report.notices
-    upload.summary = report.summary_data()
+    record_report(upload, report)
     upload.fingerprint = planner.fingerprint
     upload.proposal_count = planner.count
 
@@ -395,7 +374,7 @@ def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str) ->
                     items=planner.items,
                 )
             except ValidationError as error:
-                raise _Rollback("Nothing was proposed: " + " ".join(error.messages)) from error
+                raise _Rollback(f"Nothing was proposed: {error_text(error)}") from error
             except IntegrityError as error:
                 note = f"Nothing was proposed: the database refused it ({error})."
                 raise _Rollback(note) from error

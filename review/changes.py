@@ -14,11 +14,19 @@ relations), so that it survives unchanged until a curator decides it:
 Each proposal "touches" some keys of its record: a field name, ``classification:<taxonomy>``,
 ``status``, or ``into:status`` (the merge target's). ``base`` keeps their values when the
 proposal was made; approval compares them with the record as it is now.
+
+Each kind is one class below (:class:`KindSpec` and its subclasses), registered in
+:data:`KINDS`; the module's functions (``validate``, ``touched_keys``, ``diff``, ``conflicts``,
+``apply``, …) ask the proposal's kind. To add a kind of proposal: a value in
+:class:`~review.models.ProposalKind`, a :class:`KindSpec` subclass here, a form in
+:func:`review.forms.form_for`, a template ``review/proposal_form_<kind>.html`` and a view to
+start it from (see CONTRIBUTING.md; a test checks that every kind has all of them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 
@@ -78,13 +86,7 @@ def classification_key(taxonomy_id: int) -> str:
 
 def touched_keys(kind: str, changes: dict, taxonomy_id: int | None) -> set[str]:
     """The parts of the record a proposal changes (for flags on overlapping proposals)."""
-    if kind == ProposalKind.EDIT:
-        return {key for key in changes if key in EDITABLE_FIELDS}
-    if kind == ProposalKind.RECLASSIFY:
-        return {classification_key(taxonomy_id)}
-    if kind in (ProposalKind.RETIRE, ProposalKind.MERGE):
-        return {EVERYTHING}
-    return set()
+    return KINDS[kind].touched_keys(changes, taxonomy_id)
 
 
 def overlap(mine: set[str], theirs: set[str]) -> set[str]:
@@ -97,13 +99,7 @@ def overlap(mine: set[str], theirs: set[str]) -> set[str]:
 
 def base_keys(kind: str, changes: dict, taxonomy_id: int | None) -> list[str]:
     """The keys whose values ``base`` remembers: what is touched, and the record's status."""
-    if kind == ProposalKind.NEW:
-        return []
-    keys = sorted(touched_keys(kind, changes, taxonomy_id) - {EVERYTHING})
-    keys.append("status")
-    if kind == ProposalKind.MERGE:
-        keys.append("into:status")
-    return keys
+    return KINDS[kind].base_keys(changes, taxonomy_id)
 
 
 # --------------------------------------------------------------------------- snapshots
@@ -136,13 +132,7 @@ def snapshot(mitigation: Mitigation, keys: list[str], changes: dict) -> dict:
 
 def proposed_value(kind: str, changes: dict, key: str):
     """What the proposal would make ``key``; ``None`` where it does not set that key."""
-    if key in EDITABLE_FIELDS:
-        return changes.get(key)
-    if key.startswith("classification:"):
-        return _placements_value(changes.get("placements", []))
-    if key == "status":
-        return {ProposalKind.RETIRE: "retired", ProposalKind.MERGE: "merged"}.get(kind)
-    return None
+    return KINDS[kind].proposed_value(changes, key)
 
 
 # --------------------------------------------------------------------------- display
@@ -218,34 +208,11 @@ def key_label(key: str, taxonomies: dict[int, Taxonomy] | None = None) -> str:
 
 def diff(proposal, mitigation: Mitigation | None) -> list[DiffRow]:
     """Field by field: the record as it is now against what the proposal would make it."""
-    kind, changes = proposal.kind, proposal.changes
-    if kind == ProposalKind.NEW:
-        keys = ["name", "definition", "source", "section_path"]
-        if changes.get("number") is not None:
-            keys.insert(0, "number")
-        pairs = [(key, None, changes.get(key)) for key in keys]
-        by_taxonomy: dict[int, list] = {}
-        nodes = {
-            n.pk: n
-            for n in TaxonomyNode.objects.filter(
-                pk__in=[node for node, _ in changes.get("placements", [])]
-            )
-        }
-        for node_id, reasoning in changes.get("placements", []):
-            taxonomy_id = nodes[node_id].taxonomy_id if node_id in nodes else 0
-            by_taxonomy.setdefault(taxonomy_id, []).append([node_id, reasoning])
-        for taxonomy_id, placements in by_taxonomy.items():
-            pairs.append((classification_key(taxonomy_id), None, placements))
-    else:
-        keys = [k for k in base_keys(kind, changes, proposal.taxonomy_id) if k != "into:status"]
-        if kind in (ProposalKind.RETIRE, ProposalKind.MERGE):
-            keys = ["status"]
-        current = snapshot(mitigation, keys, changes)
-        pairs = [(key, current[key], proposed_value(kind, changes, key)) for key in keys]
-        pairs = [(k, c, p) for k, c, p in pairs if p is not None]
-        if kind == ProposalKind.MERGE:
-            current_into = mitigation.merged_into_id
-            pairs.append(("into", current_into, changes.get("into")))
+    return KINDS[proposal.kind].diff(proposal, mitigation)
+
+
+def _diff_rows(pairs: list[tuple[str, Any, Any]], *, new: bool) -> list[DiffRow]:
+    """``(key, current, proposed)`` in stored form, as labelled rows (loading what they name)."""
     labels = Labels([(k, c) for k, c, _ in pairs] + [(k, p) for k, _, p in pairs])
     taxonomies = {n.taxonomy_id: n.taxonomy for n in labels.nodes.values()}
     rows = []
@@ -255,7 +222,7 @@ def diff(proposal, mitigation: Mitigation | None) -> list[DiffRow]:
             DiffRow(
                 key=key,
                 label=label,
-                current="(new record)" if kind == ProposalKind.NEW else labels.text(key, current),
+                current="(new record)" if new else labels.text(key, current),
                 proposed=labels.text(key, proposed),
             )
         )
@@ -271,8 +238,10 @@ def conflicts(proposal, mitigation: Mitigation | None) -> list[FieldConflict]:
     A key whose current value already equals the proposed one is no conflict: applying the
     proposal leaves it as it is.
     """
-    if proposal.kind == ProposalKind.NEW:
-        return _number_conflicts(proposal.changes)
+    return KINDS[proposal.kind].conflicts(proposal, mitigation)
+
+
+def _base_conflicts(proposal, mitigation: Mitigation | None) -> list[FieldConflict]:
     if mitigation is None:
         return []
     keys = list(proposal.base)
@@ -370,53 +339,14 @@ def validate(
     *, kind: str, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: dict
 ) -> None:
     """Refuse a change that could not be applied, naming the field at fault."""
-    if kind == ProposalKind.NEW:
-        if not (changes.get("name") or "").strip():
-            raise ValidationError({"name": "Give the mitigation a name."})
-        if not SourceDocument.objects.filter(pk=changes.get("source")).exists():
-            raise ValidationError({"source": "Choose the source document."})
-        _validate_placements(changes.get("placements", []), None, "placements")
-        _validate_number(changes)
-        return
-    if mitigation is None:
-        raise ValidationError("Name the mitigation the proposal changes.")
-    _require_not_merged(mitigation)
-    if kind == ProposalKind.EDIT:
-        unknown = set(changes) - set(EDITABLE_FIELDS)
-        if unknown:
-            raise ValidationError({name: "This field cannot be proposed." for name in unknown})
-        if "name" in changes and not (changes["name"] or "").strip():
-            raise ValidationError({"name": "A mitigation needs a name."})
-        if "source" in changes and not SourceDocument.objects.filter(pk=changes["source"]).exists():
-            raise ValidationError({"source": "Choose the source document."})
-        current = snapshot(mitigation, list(changes), changes)
-        if not changes or all(current[key] == value for key, value in changes.items()):
-            raise ValidationError("Change at least one field: this is what the record says now.")
-    elif kind == ProposalKind.RECLASSIFY:
-        if taxonomy is None:
-            raise ValidationError({"taxonomy": "Choose the taxonomy."})
-        placements = changes.get("placements", [])
-        _validate_placements(placements, taxonomy, "node")
-        key = classification_key(taxonomy.pk)
-        if snapshot(mitigation, [key], changes)[key] == _placements_value(placements):
-            raise ValidationError({"node": "That is already its classification."})
-    elif kind == ProposalKind.RETIRE:
-        if mitigation.status != MitigationStatus.ACTIVE:
-            raise ValidationError(f"{mitigation.public_id} is already {mitigation.status}.")
-    elif kind == ProposalKind.MERGE:
-        if mitigation.status != MitigationStatus.ACTIVE:
-            raise ValidationError(f"{mitigation.public_id} is not active.")
-        into = Mitigation.objects.filter(pk=changes.get("into")).first()
-        if into is None:
-            raise ValidationError({"into": "No such mitigation."})
-        if into.pk == mitigation.pk:
-            raise ValidationError({"into": "A record cannot be merged into itself."})
-        if into.status != MitigationStatus.ACTIVE:
-            raise ValidationError(
-                {"into": f"{into.public_id} is {into.status}; merge into an active record."}
-            )
-    else:
+    spec = KINDS.get(kind)
+    if spec is None:
         raise ValidationError({"kind": f"Unknown kind of proposal: {kind}."})
+    if spec.targets_record:
+        if mitigation is None:
+            raise ValidationError("Name the mitigation the proposal changes.")
+        _require_not_merged(mitigation)
+    spec.validate(mitigation=mitigation, taxonomy=taxonomy, changes=changes)
 
 
 # --------------------------------------------------------------------------- applying
@@ -429,8 +359,103 @@ def _placements(pairs) -> list[services.Placement]:
 
 def apply(proposal, *, actor, reason: str, ref: str) -> Mitigation:
     """Make the change through :mod:`catalog.services`; returns the record it shaped."""
-    kind, changes = proposal.kind, proposal.changes
-    if kind == ProposalKind.NEW:
+    return KINDS[proposal.kind].apply(proposal, actor=actor, reason=reason, ref=ref)
+
+
+# --------------------------------------------------------------------------- the kinds
+
+
+class KindSpec:
+    """What one kind of proposal changes, and how. Subclass it and add the class to
+    :data:`KINDS` to add a kind.
+
+    ``targets_record``: the proposal changes an existing mitigation (``Proposal.mitigation``),
+    so it is refused on a merged record, remembers a ``base`` and can conflict; otherwise it
+    proposes something new, and ``Proposal.mitigation`` is what it created once applied.
+    ``uses_taxonomy``: the proposal is about one taxonomy (``Proposal.taxonomy``).
+    """
+
+    kind: ClassVar[str]
+    targets_record: ClassVar[bool] = True
+    uses_taxonomy: ClassVar[bool] = False
+
+    def validate(
+        self, *, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: dict
+    ) -> None:
+        raise NotImplementedError
+
+    def touched_keys(self, changes: dict, taxonomy_id: int | None) -> set[str]:
+        return set()
+
+    def base_keys(self, changes: dict, taxonomy_id: int | None) -> list[str]:
+        if not self.targets_record:
+            return []
+        keys = sorted(self.touched_keys(changes, taxonomy_id) - {EVERYTHING})
+        keys.append("status")
+        return keys
+
+    def proposed_value(self, changes: dict, key: str):
+        return None
+
+    def diff_pairs(self, proposal, mitigation: Mitigation) -> list[tuple[str, Any, Any]]:
+        """``(key, current, proposed)`` for each key the proposal sets, in stored form."""
+        changes = proposal.changes
+        proposed = {
+            key: self.proposed_value(changes, key)
+            for key in self.base_keys(changes, proposal.taxonomy_id)
+        }
+        keys = [key for key, value in proposed.items() if value is not None]
+        current = snapshot(mitigation, keys, changes)
+        return [(key, current[key], proposed[key]) for key in keys]
+
+    def diff(self, proposal, mitigation: Mitigation | None) -> list[DiffRow]:
+        assert mitigation is not None, "a record's proposal is compared with its record"
+        return _diff_rows(self.diff_pairs(proposal, mitigation), new=False)
+
+    def conflicts(self, proposal, mitigation: Mitigation | None) -> list[FieldConflict]:
+        return _base_conflicts(proposal, mitigation)
+
+    def apply(self, proposal, *, actor, reason: str, ref: str) -> Mitigation:
+        raise NotImplementedError
+
+
+class NewMitigation(KindSpec):
+    kind = ProposalKind.NEW
+    targets_record = False
+
+    def validate(self, *, mitigation, taxonomy, changes):
+        if not (changes.get("name") or "").strip():
+            raise ValidationError({"name": "Give the mitigation a name."})
+        if not SourceDocument.objects.filter(pk=changes.get("source")).exists():
+            raise ValidationError({"source": "Choose the source document."})
+        _validate_placements(changes.get("placements", []), None, "placements")
+        _validate_number(changes)
+
+    def diff(self, proposal, mitigation):
+        changes = proposal.changes
+        keys = ["name", "definition", "source", "section_path"]
+        if changes.get("number") is not None:
+            keys.insert(0, "number")
+        pairs: list[tuple[str, Any, Any]] = [(key, None, changes.get(key)) for key in keys]
+        by_taxonomy: dict[int, list] = {}
+        nodes = {
+            n.pk: n
+            for n in TaxonomyNode.objects.filter(
+                pk__in=[node for node, _ in changes.get("placements", [])]
+            )
+        }
+        for node_id, reasoning in changes.get("placements", []):
+            taxonomy_id = nodes[node_id].taxonomy_id if node_id in nodes else 0
+            by_taxonomy.setdefault(taxonomy_id, []).append([node_id, reasoning])
+        for taxonomy_id, placements in by_taxonomy.items():
+            pairs.append((classification_key(taxonomy_id), None, placements))
+        return _diff_rows(pairs, new=True)
+
+    def conflicts(self, proposal, mitigation):
+        return _number_conflicts(proposal.changes)
+
+    def apply(self, proposal, *, actor, reason, ref):
+        changes = proposal.changes
         return services.mitigation_create(
             name=changes["name"],
             definition=changes.get("definition", ""),
@@ -442,28 +467,138 @@ def apply(proposal, *, actor, reason: str, ref: str) -> Mitigation:
             reason=reason,
             ref=ref,
         )
-    mitigation = proposal.mitigation
-    if kind == ProposalKind.EDIT:
+
+
+class Edit(KindSpec):
+    kind = ProposalKind.EDIT
+
+    def validate(self, *, mitigation, taxonomy, changes):
+        assert mitigation is not None
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise ValidationError({name: "This field cannot be proposed." for name in unknown})
+        if "name" in changes and not (changes["name"] or "").strip():
+            raise ValidationError({"name": "A mitigation needs a name."})
+        if "source" in changes and not SourceDocument.objects.filter(pk=changes["source"]).exists():
+            raise ValidationError({"source": "Choose the source document."})
+        current = snapshot(mitigation, list(changes), changes)
+        if not changes or all(current[key] == value for key, value in changes.items()):
+            raise ValidationError("Change at least one field: this is what the record says now.")
+
+    def touched_keys(self, changes, taxonomy_id):
+        return {key for key in changes if key in EDITABLE_FIELDS}
+
+    def proposed_value(self, changes, key):
+        return changes.get(key) if key in EDITABLE_FIELDS else None
+
+    def apply(self, proposal, *, actor, reason, ref):
         mitigation, _ = services.mitigation_update(
-            mitigation=mitigation, data=changes, actor=actor, reason=reason, ref=ref
+            mitigation=proposal.mitigation,
+            data=proposal.changes,
+            actor=actor,
+            reason=reason,
+            ref=ref,
         )
-    elif kind == ProposalKind.RECLASSIFY:
+        return mitigation
+
+
+class Reclassify(KindSpec):
+    kind = ProposalKind.RECLASSIFY
+    uses_taxonomy = True
+
+    def validate(self, *, mitigation, taxonomy, changes):
+        assert mitigation is not None
+        if taxonomy is None:
+            raise ValidationError({"taxonomy": "Choose the taxonomy."})
+        placements = changes.get("placements", [])
+        _validate_placements(placements, taxonomy, "node")
+        key = classification_key(taxonomy.pk)
+        if snapshot(mitigation, [key], changes)[key] == _placements_value(placements):
+            raise ValidationError({"node": "That is already its classification."})
+
+    def touched_keys(self, changes, taxonomy_id):
+        assert taxonomy_id is not None
+        return {classification_key(taxonomy_id)}
+
+    def proposed_value(self, changes, key):
+        if key.startswith("classification:"):
+            return _placements_value(changes.get("placements", []))
+        return None
+
+    def apply(self, proposal, *, actor, reason, ref):
         services.mitigation_reclassify(
-            mitigation=mitigation,
+            mitigation=proposal.mitigation,
             taxonomy=proposal.taxonomy,
-            placements=_placements(changes.get("placements", [])),
+            placements=_placements(proposal.changes.get("placements", [])),
             actor=actor,
             reason=reason,
             ref=ref,
         )
-    elif kind == ProposalKind.RETIRE:
-        services.mitigation_retire(mitigation=mitigation, actor=actor, reason=reason, ref=ref)
-    elif kind == ProposalKind.MERGE:
+        return proposal.mitigation
+
+
+class Retire(KindSpec):
+    kind = ProposalKind.RETIRE
+
+    def validate(self, *, mitigation, taxonomy, changes):
+        assert mitigation is not None
+        if mitigation.status != MitigationStatus.ACTIVE:
+            raise ValidationError(f"{mitigation.public_id} is already {mitigation.status}.")
+
+    def touched_keys(self, changes, taxonomy_id):
+        return {EVERYTHING}
+
+    def proposed_value(self, changes, key):
+        return "retired" if key == "status" else None
+
+    def apply(self, proposal, *, actor, reason, ref):
+        services.mitigation_retire(
+            mitigation=proposal.mitigation, actor=actor, reason=reason, ref=ref
+        )
+        return proposal.mitigation
+
+
+class Merge(KindSpec):
+    kind = ProposalKind.MERGE
+
+    def validate(self, *, mitigation, taxonomy, changes):
+        assert mitigation is not None
+        if mitigation.status != MitigationStatus.ACTIVE:
+            raise ValidationError(f"{mitigation.public_id} is not active.")
+        into = Mitigation.objects.filter(pk=changes.get("into")).first()
+        if into is None:
+            raise ValidationError({"into": "No such mitigation."})
+        if into.pk == mitigation.pk:
+            raise ValidationError({"into": "A record cannot be merged into itself."})
+        if into.status != MitigationStatus.ACTIVE:
+            raise ValidationError(
+                {"into": f"{into.public_id} is {into.status}; merge into an active record."}
+            )
+
+    def touched_keys(self, changes, taxonomy_id):
+        return {EVERYTHING}
+
+    def base_keys(self, changes, taxonomy_id):
+        return [*super().base_keys(changes, taxonomy_id), "into:status"]
+
+    def proposed_value(self, changes, key):
+        return "merged" if key == "status" else None
+
+    def diff_pairs(self, proposal, mitigation):
+        pairs = super().diff_pairs(proposal, mitigation)
+        return [*pairs, ("into", mitigation.merged_into_id, proposal.changes.get("into"))]
+
+    def apply(self, proposal, *, actor, reason, ref):
         services.mitigation_merge(
-            mitigation=mitigation,
-            into=Mitigation.objects.get(pk=changes["into"]),
+            mitigation=proposal.mitigation,
+            into=Mitigation.objects.get(pk=proposal.changes["into"]),
             actor=actor,
             reason=reason,
             ref=ref,
         )
-    return mitigation
+        return proposal.mitigation
+
+
+KINDS: dict[str, KindSpec] = {
+    spec.kind: spec for spec in (NewMitigation(), Edit(), Reclassify(), Retire(), Merge())
+}

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from catalog.models import Mitigation, RowAction, Taxonomy
+from catalog.models import Mitigation, PreviewRow, SpreadsheetUpload, Taxonomy
 
 
 class ProposalKind(models.TextChoices):
@@ -336,13 +336,12 @@ class UploadStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ProposalUpload(models.Model):
+class ProposalUpload(SpreadsheetUpload):
     """A contributor's spreadsheet: its preview (one :class:`ProposalUploadRow` per row) until
     confirmed, then the :class:`ProposalBatch` it became. Changed only by :mod:`review.bulk`.
 
-    The file itself waits in ``settings.IMPORT_UPLOAD_DIR`` (private) under ``stored_file``
-    between preview and confirmation, and is deleted once the upload is proposed, cancelled,
-    failed or expired.
+    The file itself waits in the "uploads" storage under ``stored_file`` between preview and
+    confirmation, and is deleted once the upload is proposed, cancelled, failed or expired.
     """
 
     Status = UploadStatus
@@ -350,30 +349,10 @@ class ProposalUpload(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposal_uploads"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    file_name = models.CharField(max_length=255)
-    checksum = models.CharField("SHA-256", max_length=64, blank=True)
-    size = models.PositiveBigIntegerField("size (bytes)", default=0)
-    file_format = models.CharField("format", max_length=10, blank=True)
-    layout = models.CharField(max_length=40, blank=True)
-    layout_title = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=UploadStatus, default=UploadStatus.PREVIEWED)
-    rows_total = models.PositiveIntegerField("rows", default=0)
-    rows_new = models.PositiveIntegerField("new", default=0)
-    rows_changed = models.PositiveIntegerField("changed", default=0)
-    rows_unchanged = models.PositiveIntegerField("unchanged", default=0)
-    rows_error = models.PositiveIntegerField("errors", default=0)
     proposal_count = models.PositiveIntegerField(
         "proposals", default=0, help_text="How many proposals the new and changed rows make."
     )
-    problems = models.JSONField(default=list, blank=True)
-    notices = models.JSONField(default=list, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
-    fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="Digest of the previewed plan, checked on confirm."
-    )
-    stored_file = models.CharField(max_length=100, blank=True, editable=False)
-    note = models.TextField(blank=True, help_text="Why it failed or what became of it.")
     batch = models.OneToOneField(
         ProposalBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="upload"
     )
@@ -407,20 +386,11 @@ class ProposalUpload(models.Model):
         )
 
 
-class ProposalUploadRow(models.Model):
-    """One row of an upload's preview: what it changes, or its errors, and the proposals it
-    makes once confirmed (as short descriptions)."""
-
-    Action = RowAction
+class ProposalUploadRow(PreviewRow):
+    """One row of an upload's preview, with the proposals it makes once confirmed (as short
+    descriptions)."""
 
     upload = models.ForeignKey(ProposalUpload, on_delete=models.CASCADE, related_name="rows")
-    row = models.PositiveIntegerField()
-    key = models.CharField(max_length=200, blank=True)
-    key_given = models.BooleanField(default=True)
-    label = models.CharField(max_length=500, blank=True)
-    action = models.CharField(max_length=10, choices=RowAction)
-    changes = models.JSONField(default=list, blank=True)  # [[column, old, new], ...]
-    errors = models.JSONField(default=list, blank=True)  # [[column, message], ...]
     proposals = models.JSONField(default=list, blank=True)  # ["Edit: Name", ...]
 
     class Meta:
@@ -428,6 +398,3 @@ class ProposalUploadRow(models.Model):
         indexes = [
             models.Index(fields=["upload", "action", "row"], name="review_uploadrow_action"),
         ]
-
-    def __str__(self):
-        return f"row {self.row}: {self.action}"

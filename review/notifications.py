@@ -3,6 +3,10 @@
 Curators hear about submissions; an author hears about decisions, requests for changes and
 comments on their proposals. Each person can turn either off on their settings page. A failing
 mail server is logged and never undoes the transition that was already committed.
+
+The words are templates, three per email in ``templates/review/email/``: ``<name>_subject.txt``,
+``<name>_message.txt`` (the plain text) and ``<name>_message.html`` (the same as HTML, sent as an
+alternative part). This module chooses the recipients and the context.
 """
 
 from __future__ import annotations
@@ -11,25 +15,17 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.urls import reverse
 
-from catalog.roles import CURATORS_GROUP
+from catalog.roles import CURATORS_GROUP, display_name
 
 logger = logging.getLogger(__name__)
 
-_AUTHOR_SUBJECTS = {
-    "applied": "approved and applied",
-    "rejected": "rejected",
-    "changes_requested": "changes requested",
-    "sent_back": "the record changed: please update",
-    "commented": "new comment",
-}
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
+# What an author hears about (``notify_author``'s ``what``): the events, and comments.
+AUTHOR_NEWS = ("applied", "rejected", "changes_requested", "sent_back", "commented")
 
 
 def _url(proposal) -> str:
@@ -40,7 +36,7 @@ def _settings_url() -> str:
     return settings.SITE_URL + reverse("review:settings")
 
 
-def _send(messages: list[EmailMessage]) -> int:
+def _send(messages: list[EmailMultiAlternatives]) -> int:
     if not messages:
         return 0
     try:
@@ -50,9 +46,20 @@ def _send(messages: list[EmailMessage]) -> int:
         return 0
 
 
-def _message(subject: str, body: str, to: str) -> EmailMessage:
+def _emails(name: str, context: dict, recipients: list[str]) -> list[EmailMultiAlternatives]:
+    """The email ``review/email/<name>_*`` rendered once with ``context``, one per recipient."""
+    context = {"settings_url": _settings_url(), "site_url": settings.SITE_URL, **context}
     prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
-    return EmailMessage(subject=f"{prefix}{subject}", body=body, to=[to])
+    subject = render_to_string(f"review/email/{name}_subject.txt", context)
+    subject = prefix + " ".join(subject.splitlines()).strip()
+    text = render_to_string(f"review/email/{name}_message.txt", context)
+    html = render_to_string(f"review/email/{name}_message.html", {**context, "subject": subject})
+    messages = []
+    for to in recipients:
+        message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    return messages
 
 
 def curators_to_notify(exclude_user_id: int | None):
@@ -74,57 +81,52 @@ def notify_submitted(proposal_id: int) -> int:
     proposal = Proposal.objects.select_related("author", "mitigation", "taxonomy").get(
         pk=proposal_id
     )
-    verb = "resubmitted" if proposal.state == "resubmitted" else "submitted"
-    subject = f"Proposal #{proposal.pk} {verb}: {proposal.title}"
-    body = (
-        f"{_name(proposal.author)} {verb} a proposal for review.\n\n"
-        f"{proposal.title}\n\nWhy: {proposal.rationale}\n\n"
-        f"Review it: {_url(proposal)}\n\n"
-        "You receive this because you are a curator. Turn these emails off on your settings "
-        f"page: {_settings_url()}\n"
-    )
-    recipients = curators_to_notify(proposal.author_id)
-    return _send([_message(subject, body, user.email) for user in recipients])
+    context = {
+        "proposal": proposal,
+        "verb": "resubmitted" if proposal.state == "resubmitted" else "submitted",
+        "author_name": display_name(proposal.author),
+        "proposal_url": _url(proposal),
+    }
+    recipients = [user.email for user in curators_to_notify(proposal.author_id)]
+    return _send(_emails("proposal_submitted", context, recipients))
+
+
+def _author_wants_email(author, actor_id: int | None) -> bool:
+    from .models import Profile
+
+    if not author.is_active or not author.email or author.pk == actor_id:
+        return False
+    return not Profile.objects.filter(user=author, email_on_my_proposals=False).exists()
+
+
+def _actor_name(actor_id: int | None) -> str:
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    return display_name(actor) if actor else "A curator"
 
 
 def notify_author(proposal_id: int, what: str, note: str, actor_id: int | None) -> int:
-    from .models import Profile, Proposal
+    """Tell a proposal's author ``what`` happened to it (one of :data:`AUTHOR_NEWS`)."""
+    from .models import Proposal
 
+    if what not in AUTHOR_NEWS:
+        raise ValueError(f"No email says {what!r}.")
     proposal = Proposal.objects.select_related("author", "mitigation", "taxonomy").get(
         pk=proposal_id
     )
     author = proposal.author
-    if not author.is_active or not author.email or author.pk == actor_id:
+    if not _author_wants_email(author, actor_id):
         return 0
-    if Profile.objects.filter(user=author, email_on_my_proposals=False).exists():
-        return 0
-    actor = get_user_model().objects.filter(pk=actor_id).first()
-    who = _name(actor) if actor else "A curator"
-    headline = {
-        "applied": f"{who} approved your proposal; the change is now in the catalog.",
-        "rejected": f"{who} rejected your proposal.",
-        "changes_requested": f"{who} asked for changes to your proposal.",
-        "sent_back": "The record changed since you made your proposal, so it came back to you.",
-        "commented": f"{who} commented on your proposal.",
-    }[what]
-    subject = f"Proposal #{proposal.pk} {_AUTHOR_SUBJECTS[what]}: {proposal.title}"
-    body = f"{headline}\n\n{proposal.title}\n\n"
-    if note:
-        body += f"{note}\n\n"
-    body += (
-        f"See it: {_url(proposal)}\n\n"
-        f"Turn these emails off on your settings page: {_settings_url()}\n"
-    )
-    return _send([_message(subject, body, author.email)])
+    context = {
+        "proposal": proposal,
+        "what": what,
+        "note": note,
+        "actor_name": _actor_name(actor_id),
+        "proposal_url": _url(proposal),
+    }
+    return _send(_emails("proposal_update", context, [author.email]))
 
 
 # --------------------------------------------------------------------------- batches
-
-_BATCH_DECIDED = {
-    "approve": ("approved", "approved and applied"),
-    "reject": ("rejected", "rejected"),
-    "request_changes": ("changes requested", "sent back to you for changes"),
-}
 
 
 def notify_batch_submitted(batch_id: int) -> int:
@@ -132,18 +134,14 @@ def notify_batch_submitted(batch_id: int) -> int:
     from .models import ProposalBatch
 
     batch = ProposalBatch.objects.select_related("created_by").get(pk=batch_id)
-    count = batch.proposals.count()
-    url = settings.SITE_URL + batch.get_absolute_url()
-    subject = f"Batch #{batch.pk} submitted: {count} proposals from {batch.title}"
-    body = (
-        f"{_name(batch.created_by)} submitted {count} proposals for review at once, from "
-        f"{batch.title}.\n\nWhy: {batch.rationale}\n\n"
-        f"Review them one by one or as a whole: {url}\n\n"
-        "You receive this because you are a curator. Turn these emails off on your settings "
-        f"page: {_settings_url()}\n"
-    )
-    recipients = curators_to_notify(batch.created_by_id)
-    return _send([_message(subject, body, user.email) for user in recipients])
+    context = {
+        "batch": batch,
+        "count": batch.proposals.count(),
+        "author_name": display_name(batch.created_by),
+        "batch_url": settings.SITE_URL + batch.get_absolute_url(),
+    }
+    recipients = [user.email for user in curators_to_notify(batch.created_by_id)]
+    return _send(_emails("batch_submitted", context, recipients))
 
 
 def notify_batch_decided(
@@ -154,43 +152,29 @@ def notify_batch_decided(
     decided_ids: list[int],
     sent_back_ids: list[int],
 ) -> int:
-    """One email to a batch's author about a decision on the whole batch."""
-    from .models import Profile, Proposal, ProposalBatch
+    """One email to a batch's author about a decision on the whole batch (``action``: one of
+    :data:`review.workflow.BATCH_ACTIONS`)."""
+    from .models import Proposal, ProposalBatch
 
     batch = ProposalBatch.objects.select_related("created_by").get(pk=batch_id)
     author = batch.created_by
-    if not author.is_active or not author.email or author.pk == actor_id:
+    if not _author_wants_email(author, actor_id):
         return 0
-    if Profile.objects.filter(user=author, email_on_my_proposals=False).exists():
-        return 0
-    actor = get_user_model().objects.filter(pk=actor_id).first()
-    who = _name(actor) if actor else "A curator"
-    short, verb = _BATCH_DECIDED[action]
     proposals = {
         p.pk: p
         for p in Proposal.objects.filter(pk__in=[*decided_ids, *sent_back_ids]).select_related(
             "mitigation", "taxonomy"
         )
     }
-    lines = [f"{who} decided your batch “{batch.title}” as a whole."]
-    if decided_ids:
-        lines.append(f"\n{len(decided_ids)} proposals were {verb}:")
-        lines += [f"- #{pk} {proposals[pk].title}" for pk in decided_ids if pk in proposals]
-    if sent_back_ids:
-        lines.append(
-            f"\n{len(sent_back_ids)} came back to you because their record changed since you "
-            "made them; please update and resubmit them:"
-        )
-        lines += [
-            f"- #{pk} {proposals[pk].title}: {_url(proposals[pk])}"
-            for pk in sent_back_ids
-            if pk in proposals
-        ]
-    if note:
-        lines.append(f"\n{note}")
-    lines.append(
-        f"\nSee the batch: {settings.SITE_URL}{batch.get_absolute_url()}\n\n"
-        f"Turn these emails off on your settings page: {_settings_url()}\n"
-    )
-    subject = f"Batch #{batch.pk} {short}: {batch.title}"
-    return _send([_message(subject, "\n".join(lines), author.email)])
+    context = {
+        "batch": batch,
+        "action": action,
+        "note": note,
+        "actor_name": _actor_name(actor_id),
+        "decided": [proposals[pk] for pk in decided_ids if pk in proposals],
+        "sent_back": [
+            (proposals[pk], _url(proposals[pk])) for pk in sent_back_ids if pk in proposals
+        ],
+        "batch_url": settings.SITE_URL + batch.get_absolute_url(),
+    }
+    return _send(_emails("batch_decided", context, [author.email]))

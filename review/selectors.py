@@ -331,3 +331,43 @@ def mitigation_list_similar(name: str, *, limit: int = 5, exclude_pk: int | None
             scored.append(Similar(mitigation, round(score, 2)))
     scored.sort(key=lambda s: (-s.score, s.mitigation.number))
     return scored[:limit]
+
+
+# --------------------------------------------------------------------------- history credit
+
+
+def proposal_ref_descriptions(keys: list[str]) -> dict:
+    """``proposal:<pk>`` history references as readers see them (catalog.history describes
+    references through this): "proposal #12", its public page, who proposed it and which
+    curators approved the revision that was applied. Two queries for any number of keys."""
+    from catalog.history import RefDescription
+    from catalog.roles import display_name
+
+    pks = [int(key) for key in keys if key.isdigit()]
+    proposals = (
+        Proposal.objects.filter(pk__in=pks)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "approvals",
+                queryset=ProposalApproval.objects.select_related("curator").order_by(
+                    "created_at", "pk"
+                ),
+            )
+        )
+    )
+    described = {}
+    for proposal in proposals:
+        approvers = [
+            display_name(approval.curator)
+            for approval in proposal.approvals.all()
+            if approval.revision == proposal.revision
+        ]
+        described[str(proposal.pk)] = RefDescription(
+            label=f"proposal #{proposal.pk}",
+            # A draft is its author's alone (and never applied); every other proposal is public.
+            url=proposal.get_absolute_url() if proposal.state != ProposalState.DRAFT else None,
+            proposed_by=display_name(proposal.author),
+            approved_by=tuple(approvers),
+        )
+    return described

@@ -2,7 +2,9 @@
 
 Pages are GET; each state change is its own POST URL that redirects back (to ``next`` when it
 is a safe local address, else to the proposal). A refusal by the rules is a 403 carrying the
-reason; a wrong state (someone was faster) is a message on the page the person returns to.
+reason; a wrong state (someone was faster) is a message on the page the person returns to
+(both through :func:`review.http.workflow_refusals`). The views of the workflow's actions are
+drawn from :data:`review.workflow.ACTIONS` (:data:`ACTION_VIEWS`, :data:`BATCH_ACTION_VIEWS`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from catalog.imports.uploads import bound_upload, present_changes, upload_form_is_valid
-from catalog.models import Mitigation, RowAction, Taxonomy, parse_public_id
+from catalog.imports.preview import preview_context
+from catalog.imports.uploads import bound_upload, upload_form_is_valid
+from catalog.models import Mitigation, Taxonomy, parse_public_id
 
 from . import accounts, bulk, permissions, selectors, workflow
 from . import changes as proposal_changes
@@ -37,11 +40,11 @@ from .forms import (
     SpreadsheetUploadForm,
     form_for,
 )
+from .http import workflow_refusals
 from .models import ProposalKind, UploadStatus
 
 QUEUE_PAGE_SIZE = 50
 BATCH_PAGE_SIZE = 50
-PREVIEW_PAGE_SIZE = 50
 REPORT_LINES = 20  # per kind of outcome, in the messages after a batch decision
 
 
@@ -82,10 +85,6 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
-
-
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
 
 
 # --------------------------------------------------------------------------- lists
@@ -142,17 +141,16 @@ def proposal_detail(request, pk):
     curator = permissions.request_user_is_curator(request)
     approvals = [a for a in proposal.approvals.all() if a.revision == proposal.revision]
     mitigation = proposal.mitigation
-    in_catalog = proposal.kind != ProposalKind.NEW or proposal.state == "approved"
+    targets_record = proposal_changes.KINDS[proposal.kind].targets_record
+    in_catalog = targets_record or proposal.state == "approved"
     diff = (
         []
         if proposal.state == "approved"
-        else proposal_changes.diff(
-            proposal, mitigation if proposal.kind != ProposalKind.NEW else None
-        )
+        else proposal_changes.diff(proposal, mitigation if targets_record else None)
     )
     conflicts = (
         proposal_changes.conflicts(proposal, mitigation)
-        if proposal.is_open and proposal.kind != ProposalKind.NEW
+        if proposal.is_open and targets_record
         else []
     )
     return render(
@@ -330,37 +328,36 @@ def proposal_edit(request, pk):
     """The author updates a draft, or a proposal that came back, against today's record."""
     proposal = _visible_proposal(request, pk)
     _allow(permissions.can_edit(request.user, proposal))
-    if proposal.state not in workflow.ALLOWED_FROM["edit"]:
+    if not workflow.ACTIONS["edit"].allows(proposal):
         messages.error(
             request,
             f"This proposal is {proposal.get_state_display().lower()}: "
             "it can be updated only as a draft or when changes were requested.",
         )
         return redirect(proposal)
+    spec = proposal_changes.KINDS[proposal.kind]
     form_kw = {"proposal": proposal}
-    if proposal.kind != ProposalKind.NEW:
+    if spec.targets_record:
         form_kw["mitigation"] = proposal.mitigation
-    if proposal.kind == ProposalKind.RECLASSIFY:
+    if spec.uses_taxonomy:
         form_kw["taxonomy"] = proposal.taxonomy
     form_class = form_for(proposal.kind)
     if request.method == "POST":
         form = form_class(request.POST, **form_kw)
         if form.is_valid():
             try:
-                workflow.proposal_update(
-                    proposal=proposal,
-                    actor=request.user,
-                    changes=form.to_changes(),
-                    rationale=form.cleaned_data["rationale"],
-                    source_quote=form.cleaned_data.get("source_quote", ""),
-                )
-            except workflow.WorkflowError as error:
-                messages.error(request, error.message)
-                return redirect(proposal)
+                with workflow_refusals(request, validation=False):
+                    workflow.proposal_update(
+                        proposal=proposal,
+                        actor=request.user,
+                        changes=form.to_changes(),
+                        rationale=form.cleaned_data["rationale"],
+                        source_quote=form.cleaned_data.get("source_quote", ""),
+                    )
+                    messages.success(request, "Proposal updated.")
             except ValidationError as error:
                 _add_errors(form, error)
             else:
-                messages.success(request, "Proposal updated.")
                 return redirect(proposal)
     else:
         form = form_class(**form_kw)
@@ -370,7 +367,7 @@ def proposal_edit(request, pk):
         {
             "form": form,
             "proposal": proposal,
-            "mitigation": proposal.mitigation if proposal.kind != ProposalKind.NEW else None,
+            "mitigation": proposal.mitigation if spec.targets_record else None,
             "taxonomy": proposal.taxonomy,
             "kind": proposal.kind,
             "updating": True,
@@ -382,74 +379,25 @@ def proposal_edit(request, pk):
 # --------------------------------------------------------------------------- transitions
 
 
-_DONE = {
-    "submit": "Submitted: the curators have it now.",
-    "resubmit": "Resubmitted: the curators have it again.",
-    "withdraw": "Withdrawn.",
-    "reject": "Rejected; the author will see your note.",
-    "request_changes": "Sent back to the author with your note.",
-    "claim": "Claimed: the other curators see that you are on it.",
-    "release": "Released.",
-}
+def transition_view(name: str):
+    """The POST view of action ``name`` of :data:`review.workflow.ACTIONS`: call its
+    transition (with the note when it takes one), say what was done, go back."""
+    action = workflow.ACTIONS[name]
 
-
-def _transition(action: str, function, *, with_note: bool):
     @require_POST
     @login_required
     def view(request, pk):
         proposal = _visible_proposal(request, pk)
         kwargs = {"proposal": proposal, "actor": request.user}
-        if with_note:
+        if action.note:
             kwargs["note"] = request.POST.get("note", "")
-        try:
-            function(**kwargs)
-        except workflow.NotAllowed as error:
-            raise PermissionDenied(error.message) from error
-        except workflow.WorkflowError as error:
-            messages.error(request, error.message)
-        except ValidationError as error:
-            messages.error(request, _error_text(error) + " Nothing was changed.")
-        else:
-            messages.success(request, _DONE[action])
+        with workflow_refusals(request):
+            result = action.transition(**kwargs)
+            messages.success(request, action.done_message(result))
         return _back(request, proposal)
 
-    view.__name__ = f"proposal_{action}"
+    view.__name__ = view.__qualname__ = f"proposal_{name}"
     return view
-
-
-proposal_submit = _transition("submit", workflow.proposal_submit, with_note=False)
-proposal_resubmit = _transition("resubmit", workflow.proposal_resubmit, with_note=True)
-proposal_withdraw = _transition("withdraw", workflow.proposal_withdraw, with_note=True)
-proposal_reject = _transition("reject", workflow.proposal_reject, with_note=True)
-proposal_request_changes = _transition(
-    "request_changes", workflow.proposal_request_changes, with_note=True
-)
-proposal_claim = _transition("claim", workflow.proposal_claim, with_note=False)
-proposal_release = _transition("release", workflow.proposal_release, with_note=False)
-
-
-@require_POST
-@login_required
-def proposal_approve(request, pk):
-    proposal = _visible_proposal(request, pk)
-    try:
-        outcome = workflow.proposal_approve(
-            proposal=proposal, actor=request.user, note=request.POST.get("note", "")
-        )
-    except workflow.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        if outcome.applied:
-            messages.success(request, "Approved and applied to the catalog.")
-        else:
-            messages.success(
-                request,
-                f"Approval recorded ({outcome.approvals} of {outcome.required}); "
-                "another curator must approve it too.",
-            )
-    return _back(request, proposal)
 
 
 @require_POST
@@ -460,17 +408,10 @@ def proposal_comment(request, pk):
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(proposal)
-    try:
+    with workflow_refusals(request):
         workflow.proposal_comment(
             proposal=proposal, actor=request.user, body=form.cleaned_data["body"]
         )
-    except workflow.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
         messages.success(request, "Comment added.")
     return redirect(f"{reverse('review:proposal-detail', kwargs={'pk': proposal.pk})}#comments")
 
@@ -548,29 +489,15 @@ def _visible_upload(request, pk: int):
 
 
 def _render_upload(request, upload, form, *, status=200):
-    counts = {
-        RowAction.ERROR: upload.rows_error,
-        RowAction.CHANGED: upload.rows_changed,
-        RowAction.NEW: upload.rows_new,
-        RowAction.UNCHANGED: upload.rows_unchanged,
-    }
-    show = request.GET.get("show")
-    if show not in counts:
-        show = next((action for action, count in counts.items() if count), RowAction.NEW)
-    page = Paginator(upload.rows.filter(action=show).order_by("row"), PREVIEW_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    rows = [{"row": row, "changes": present_changes(row.changes)} for row in page.object_list]
     is_uploader = upload.created_by_id == request.user.pk
     return render(
         request,
         "review/upload_detail.html",
         {
             "upload": upload,
-            "tabs": [(action, RowAction(action).label, count) for action, count in counts.items()],
-            "show": show,
-            "page": page,
-            "rows": rows,
+            **preview_context(
+                upload, request.GET, with_proposals=True, unnumbered="new ID on approval"
+            ),
             "is_uploader": is_uploader,
             "can_confirm": upload.can_be_confirmed
             and bool(permissions.can_confirm_upload(request.user, upload)),
@@ -595,17 +522,15 @@ def upload_confirm(request, pk):
     if not form.is_valid():
         return _render_upload(request, upload, form, status=400)
     try:
-        upload = bulk.proposal_upload_confirm(
-            upload=upload, actor=request.user, rationale=form.cleaned_data["rationale"]
-        )
-    except workflow.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
-        return redirect(upload)
+        with workflow_refusals(request, validation=False) as refused:
+            upload = bulk.proposal_upload_confirm(
+                upload=upload, actor=request.user, rationale=form.cleaned_data["rationale"]
+            )
     except ValidationError as error:
         _add_errors(form, error)
         return _render_upload(request, upload, form, status=400)
+    if refused:
+        return redirect(upload)
     if upload.status != UploadStatus.PROPOSED:
         messages.error(request, upload.note)
         return redirect(upload)
@@ -621,12 +546,9 @@ def upload_confirm(request, pk):
 @login_required
 def upload_cancel(request, pk):
     upload = _visible_upload(request, pk)
-    try:
+    with workflow_refusals(request) as refused:
         bulk.proposal_upload_cancel(upload=upload, actor=request.user)
-    except workflow.NotAllowed as error:
-        raise PermissionDenied(error.message) from error
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
+    if refused:
         return redirect(upload)
     messages.success(request, "Cancelled; the uploaded file was deleted.")
     return redirect("review:upload")
@@ -710,29 +632,31 @@ def _report(request, outcome: workflow.BatchOutcome) -> None:
         messages.error(request, line)
 
 
-def _batch_transition(action: str, function):
+def batch_transition_view(name: str):
+    """The POST view of deciding a whole batch by action ``name`` of
+    :data:`review.workflow.BATCH_ACTIONS`, reporting what became of each proposal."""
+    if name not in workflow.BATCH_ACTIONS:
+        raise ValueError(f"{name} is not a decision on a whole batch.")
+
     @require_POST
     @login_required
     def view(request, pk):
         batch = _batch_or_404(pk)
-        try:
-            outcome = function(batch=batch, actor=request.user, note=request.POST.get("note", ""))
-        except workflow.NotAllowed as error:
-            raise PermissionDenied(error.message) from error
-        except workflow.WorkflowError as error:
-            messages.error(request, error.message)
-        except ValidationError as error:
-            messages.error(request, _error_text(error) + " Nothing was changed.")
-        else:
+        with workflow_refusals(request):
+            outcome = workflow.proposal_batch_decide(
+                batch=batch, actor=request.user, action=name, note=request.POST.get("note", "")
+            )
             _report(request, outcome)
         return redirect(batch)
 
-    view.__name__ = f"batch_{action}"
+    view.__name__ = view.__qualname__ = f"batch_{name}"
     return view
 
 
-batch_approve = _batch_transition("approve", workflow.proposal_batch_approve)
-batch_reject = _batch_transition("reject", workflow.proposal_batch_reject)
-batch_request_changes = _batch_transition(
-    "request_changes", workflow.proposal_batch_request_changes
-)
+# --------------------------------------------------------------------------- the table's views
+
+# Every action of the workflow's table has its view: its own page, or the generic one.
+ACTION_VIEWS = {
+    name: transition_view(name) for name, action in workflow.ACTIONS.items() if not action.own_view
+} | {"edit": proposal_edit, "comment": proposal_comment}
+BATCH_ACTION_VIEWS = {name: batch_transition_view(name) for name in workflow.BATCH_ACTIONS}

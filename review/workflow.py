@@ -5,12 +5,20 @@ proposal and checks its state (:class:`WrongState`), compares-and-sets the state
 event row, applies the change where there is one, and sends email after the commit. Approval
 applies the change through :mod:`catalog.services` in the same transaction as the state change,
 so either both happen or neither does.
+
+The actions themselves are declared once, in :data:`ACTIONS` (after the transitions): for each,
+the states it may start from, the permission rule, the note it takes, its button, its URL and
+what the person is told after it. The state checks here, the buttons
+(:func:`available_actions`), the URLs and the views (:mod:`review.views`) are all drawn from
+that table, and a test checks that it is complete. To add an action, write its transition and
+add its row; to add a kind of proposal, see :mod:`review.changes` and CONTRIBUTING.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,7 +26,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Mitigation, Taxonomy
-from catalog.roles import is_curator
+from catalog.roles import display_name, is_curator
+from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import notifications, permissions
@@ -30,7 +39,6 @@ from .models import (
     ProposalApproval,
     ProposalBatch,
     ProposalEvent,
-    ProposalKind,
     ProposalState,
 )
 
@@ -62,27 +70,6 @@ class StaleBase(WorkflowError):
         self.conflicts = conflicts
 
 
-# Which states each action may start from.
-ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    "edit": (State.DRAFT, State.CHANGES_REQUESTED),
-    "submit": (State.DRAFT,),
-    "resubmit": (State.CHANGES_REQUESTED,),
-    "withdraw": OPEN,
-    "approve": IN_REVIEW,
-    "reject": IN_REVIEW,
-    "request_changes": IN_REVIEW,
-    "claim": IN_REVIEW,
-    "release": IN_REVIEW,
-    "comment": tuple(s for s in State.values if s != State.DRAFT),
-}
-
-
-def display_name(user) -> str:
-    if user is None:
-        return "the system"
-    return user.get_full_name() or user.get_username()
-
-
 def required_approvals(kind: str) -> int:
     by_kind = getattr(settings, "REVIEW_REQUIRED_APPROVALS_BY_KIND", {}) or {}
     return max(1, int(by_kind.get(kind, getattr(settings, "REVIEW_REQUIRED_APPROVALS", 1))))
@@ -96,8 +83,14 @@ def _require(verdict: permissions.Verdict) -> None:
         raise NotAllowed(verdict.reason)
 
 
-def _require_state(proposal: Proposal, action: str) -> None:
-    if proposal.state in ALLOWED_FROM[action]:
+def _allowed(name: str, actor, proposal: Proposal) -> None:
+    """Refuse (:class:`NotAllowed`) unless ``actor`` may take action ``name``, by its rule."""
+    _require(ACTIONS[name].verdict(actor, proposal))
+
+
+def _require_state(proposal: Proposal, name: str) -> None:
+    action = ACTIONS[name]
+    if action.allows(proposal):
         return
     if proposal.state in (State.APPROVED, State.REJECTED) and proposal.decided_by_id:
         done = "approved and applied" if proposal.state == State.APPROVED else "rejected"
@@ -106,31 +99,19 @@ def _require_state(proposal: Proposal, action: str) -> None:
             "nothing more was done."
         )
     raise WrongState(
-        f"This proposal is {proposal.get_state_display().lower()}: "
-        f"it cannot be {_PAST[action]} now."
+        f"This proposal is {proposal.get_state_display().lower()}: it cannot be {action.past} now."
     )
 
 
-_PAST = {
-    "edit": "updated",
-    "submit": "submitted",
-    "resubmit": "resubmitted",
-    "withdraw": "withdrawn",
-    "approve": "approved",
-    "reject": "rejected",
-    "request_changes": "sent back for changes",
-    "claim": "claimed",
-    "release": "released",
-    "comment": "commented on",
-}
-
-
-def _locked(proposal: Proposal) -> Proposal:
-    return (
+def _locked(proposal: Proposal, name: str) -> Proposal:
+    """The proposal, locked for this transaction and re-read, in a state ``name`` starts from."""
+    proposal = (
         Proposal.objects.select_for_update(of=("self",))
         .select_related("author", "mitigation", "taxonomy", "claimed_by", "decided_by")
         .get(pk=proposal.pk)
     )
+    _require_state(proposal, name)
+    return proposal
 
 
 def _set_state(proposal: Proposal, to_state: str, **fields) -> None:
@@ -161,10 +142,12 @@ def _log(
     )
 
 
-def _required_note(note: str, message: str) -> str:
+def _note(name: str, note: str, *, prompt: str = "") -> str:
+    """The note given with action ``name``, stripped; refused when the action requires one."""
     note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": message})
+    action = ACTIONS[name]
+    if action.note == "required" and not note:
+        raise ValidationError({"note": prompt or action.note_prompt})
     return note
 
 
@@ -239,7 +222,8 @@ def _create(
     database (they hold all the same, as an IntegrityError): a batch of a thousand proposals
     built by our own code would otherwise spend two dozen queries on each re-checking them.
     """
-    if kind == ProposalKind.NEW:
+    spec = proposal_changes.KINDS.get(kind)
+    if spec is not None and not spec.targets_record:
         mitigation = None
     if mitigation is not None:
         mitigation = Mitigation.objects.select_related("merged_into").get(pk=mitigation.pk)
@@ -254,7 +238,7 @@ def _create(
         kind=kind,
         author=author,
         mitigation=mitigation,
-        taxonomy=taxonomy if kind == ProposalKind.RECLASSIFY else None,
+        taxonomy=taxonomy if spec is not None and spec.uses_taxonomy else None,
         batch=batch,
         batch_row=batch_row,
         changes=changes,
@@ -277,10 +261,9 @@ def proposal_update(
     *, proposal: Proposal, actor, changes: dict, rationale: str, source_quote: str = ""
 ) -> Proposal:
     """The author revises a draft or a proposal sent back for changes, against today's record."""
-    _require(permissions.can_edit(actor, proposal))
+    _allowed("edit", actor, proposal)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "edit")
+        proposal = _locked(proposal, "edit")
         mitigation = proposal.mitigation
         changes, rationale = _prepare(
             kind=proposal.kind,
@@ -303,10 +286,9 @@ def proposal_update(
 
 
 def proposal_submit(*, proposal: Proposal, actor) -> Proposal:
-    _require(permissions.can_submit(actor, proposal))
+    _allowed("submit", actor, proposal)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "submit")
+        proposal = _locked(proposal, "submit")
         from_state = proposal.state
         _set_state(proposal, State.SUBMITTED, submitted_at=proposal.submitted_at or timezone.now())
         _log(proposal, Action.SUBMITTED, actor, from_state=from_state)
@@ -316,25 +298,25 @@ def proposal_submit(*, proposal: Proposal, actor) -> Proposal:
 
 def proposal_resubmit(*, proposal: Proposal, actor, note: str = "") -> Proposal:
     """Back to the curators after changes; approvals given before count no more."""
-    _require(permissions.can_resubmit(actor, proposal))
+    _allowed("resubmit", actor, proposal)
+    note = _note("resubmit", note)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "resubmit")
+        proposal = _locked(proposal, "resubmit")
         from_state = proposal.state
         _set_state(proposal, State.RESUBMITTED, revision=proposal.revision + 1)
-        _log(proposal, Action.RESUBMITTED, actor, from_state=from_state, note=(note or "").strip())
+        _log(proposal, Action.RESUBMITTED, actor, from_state=from_state, note=note)
         _after_commit(notifications.notify_submitted, proposal.pk)
     return proposal
 
 
 def proposal_withdraw(*, proposal: Proposal, actor, note: str = "") -> Proposal:
-    _require(permissions.can_withdraw(actor, proposal))
+    _allowed("withdraw", actor, proposal)
+    note = _note("withdraw", note)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "withdraw")
+        proposal = _locked(proposal, "withdraw")
         from_state = proposal.state
         _set_state(proposal, State.WITHDRAWN, claimed_by=None, claimed_at=None)
-        _log(proposal, Action.WITHDRAWN, actor, from_state=from_state, note=(note or "").strip())
+        _log(proposal, Action.WITHDRAWN, actor, from_state=from_state, note=note)
     return proposal
 
 
@@ -370,11 +352,10 @@ def proposal_approve(
     when the record changed since the proposal was made in a field it touches. ``notify=False``
     leaves the author's email to a caller that sends one for many (a batch decision).
     """
-    _require(permissions.can_approve(actor, proposal))
-    note = (note or "").strip()
+    _allowed("approve", actor, proposal)
+    note = _note("approve", note)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "approve")
+        proposal = _locked(proposal, "approve")
         if ProposalApproval.objects.filter(
             proposal=proposal, curator=actor, revision=proposal.revision
         ).exists():
@@ -433,7 +414,7 @@ def _record_approval(proposal: Proposal, actor, note: str, *, notify: bool) -> A
         shaped = proposal_changes.apply(proposal, actor=actor, reason=reason, ref=ref)
     except ValidationError as error:
         raise WorkflowError(
-            "The change could not be applied: " + "; ".join(_messages(error))
+            "The change could not be applied: " + error_text(error, fields=True)
         ) from error
     from_state = proposal.state
     _set_state(
@@ -452,18 +433,11 @@ def _record_approval(proposal: Proposal, actor, note: str, *, notify: bool) -> A
     return ApprovalOutcome(proposal, True, len(approvals), required)
 
 
-def _messages(error: ValidationError) -> list[str]:
-    if hasattr(error, "message_dict"):
-        return [f"{name}: {m}" for name, items in error.message_dict.items() for m in items]
-    return list(error.messages)
-
-
 def proposal_reject(*, proposal: Proposal, actor, note: str, notify: bool = True) -> Proposal:
-    _require(permissions.can_reject(actor, proposal))
-    note = _required_note(note, "Say why the proposal is rejected.")
+    _allowed("reject", actor, proposal)
+    note = _note("reject", note)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "reject")
+        proposal = _locked(proposal, "reject")
         from_state = proposal.state
         _set_state(
             proposal,
@@ -483,11 +457,10 @@ def proposal_reject(*, proposal: Proposal, actor, note: str, notify: bool = True
 def proposal_request_changes(
     *, proposal: Proposal, actor, note: str, notify: bool = True
 ) -> Proposal:
-    _require(permissions.can_request_changes(actor, proposal))
-    note = _required_note(note, "Say what should change.")
+    _allowed("request_changes", actor, proposal)
+    note = _note("request_changes", note)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "request_changes")
+        proposal = _locked(proposal, "request_changes")
         from_state = proposal.state
         _set_state(
             proposal,
@@ -506,10 +479,9 @@ def proposal_request_changes(
 
 def proposal_claim(*, proposal: Proposal, actor) -> Proposal:
     """Tell the other curators that ``actor`` is reviewing this one (advisory, not a lock)."""
-    _require(permissions.can_claim(actor, proposal))
+    _allowed("claim", actor, proposal)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "claim")
+        proposal = _locked(proposal, "claim")
         if proposal.claimed_by_id == actor.pk:
             raise WrongState("You have already claimed this proposal.")
         if proposal.claimed_by_id is not None:
@@ -526,13 +498,12 @@ def proposal_claim(*, proposal: Proposal, actor) -> Proposal:
 
 
 def proposal_release(*, proposal: Proposal, actor) -> Proposal:
-    _require(permissions.can_release(actor, proposal))
+    _allowed("release", actor, proposal)
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "release")
+        proposal = _locked(proposal, "release")
         if proposal.claimed_by_id is None:
             raise WrongState("Nobody has claimed this proposal.")
-        _require(permissions.can_release(actor, proposal))
+        _allowed("release", actor, proposal)  # again: who holds the claim is known now
         Proposal.objects.filter(pk=proposal.pk).update(
             claimed_by=None, claimed_at=None, updated_at=timezone.now()
         )
@@ -545,19 +516,245 @@ def proposal_release(*, proposal: Proposal, actor) -> Proposal:
 
 
 def proposal_comment(*, proposal: Proposal, actor, body: str) -> Comment:
-    _require(permissions.can_comment(actor, proposal))
+    _allowed("comment", actor, proposal)
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write a comment first."})
     if len(body) > 10_000:
         raise ValidationError({"body": "Keep a comment under 10,000 characters."})
     with transaction.atomic():
-        proposal = _locked(proposal)
-        _require_state(proposal, "comment")
+        proposal = _locked(proposal, "comment")
         comment = Comment.objects.create(proposal=proposal, author=actor, body=body)
         if actor.pk != proposal.author_id:
             _after_commit(notifications.notify_author, proposal.pk, "commented", body, actor.pk)
     return comment
+
+
+# --------------------------------------------------------------------------- the table of actions
+
+
+Note = Literal["", "optional", "required"]
+
+
+def _approved_message(outcome: ApprovalOutcome) -> str:
+    if outcome.applied:
+        return "Approved and applied to the catalog."
+    return (
+        f"Approval recorded ({outcome.approvals} of {outcome.required}); "
+        "another curator must approve it too."
+    )
+
+
+@dataclass(frozen=True)
+class AvailableAction:
+    """A button on a page: what :func:`available_actions` and :func:`batch_available_actions`
+    return, and what the templates draw."""
+
+    name: str
+    label: str
+    url_name: str
+    note: Note = ""  # "required", "optional" or "" (no note field)
+    style: str = "secondary"
+    method: str = "post"
+
+
+@dataclass(frozen=True)
+class ReviewAction:
+    """One thing a person can do to a proposal, declared once (see :data:`ACTIONS`).
+
+    ``transition`` is the workflow function that does it (keyword arguments ``proposal``,
+    ``actor`` and, when ``note`` is set, ``note``); ``rule`` is the permission it is guarded by
+    (``curator_rule``: the rule takes ``curator=``, the caller's known answer to "is a
+    curator?"); ``allowed_from`` the states it starts from; ``past`` completes "it cannot be …
+    now". The URL is ``proposals/<pk>/<slug>/`` named ``review:proposal-<slug>``; unless
+    ``own_view``, the view is :func:`review.views.transition_view`, which says ``done`` (a text,
+    or a function of what the transition returned) after it. ``button`` offers it among the
+    proposal page's actions; ``offered_when`` narrows that further by what the page knows
+    (the claim, the approvals of this revision). ``batch_label`` offers it on a whole batch too
+    (:func:`proposal_batch_decide`), with ``batch_note_prompt`` when the note is required.
+    """
+
+    name: str
+    transition: Callable[..., Any]
+    rule: Callable[..., permissions.Verdict]
+    allowed_from: tuple[str, ...]
+    past: str
+    label: str
+    curator_rule: bool = False
+    note: Note = ""
+    note_prompt: str = ""  # what a missing required note is refused with
+    style: str = "secondary"
+    method: str = "post"
+    button: bool = True
+    own_view: bool = False
+    done: str | Callable[[Any], str] = ""
+    offered_when: Callable[[Proposal, Any, set[int]], bool] | None = None
+    batch_label: str = ""
+    batch_note_prompt: str = ""
+
+    @property
+    def slug(self) -> str:
+        return self.name.replace("_", "-")
+
+    @property
+    def url_name(self) -> str:
+        return f"review:proposal-{self.slug}"
+
+    @property
+    def batch_url_name(self) -> str:
+        return f"review:batch-{self.slug}"
+
+    def allows(self, proposal: Proposal) -> bool:
+        """Whether the proposal's state allows this action (not whether the person may)."""
+        return proposal.state in self.allowed_from
+
+    def verdict(self, user, proposal: Proposal, *, curator: bool | None = None):
+        """The permission rule's answer for ``user``, with its reason when it is no."""
+        if self.curator_rule:
+            return self.rule(user, proposal, curator=curator)
+        return self.rule(user, proposal)
+
+    def done_message(self, result: Any) -> str:
+        return self.done(result) if callable(self.done) else self.done
+
+    @property
+    def available(self) -> AvailableAction:
+        return AvailableAction(
+            self.name, self.label, self.url_name, self.note, self.style, self.method
+        )
+
+
+_UNDECIDED = tuple(s for s in State.values if s != State.DRAFT)
+
+# In the order the buttons appear.
+ACTIONS: dict[str, ReviewAction] = {
+    action.name: action
+    for action in (
+        ReviewAction(
+            "approve",
+            proposal_approve,
+            permissions.can_approve,
+            IN_REVIEW,
+            past="approved",
+            label="Approve",
+            curator_rule=True,
+            note="optional",
+            style="primary",
+            done=_approved_message,
+            offered_when=lambda proposal, user, approved_by: user.pk not in approved_by,
+            batch_label="Approve all",
+        ),
+        ReviewAction(
+            "request_changes",
+            proposal_request_changes,
+            permissions.can_request_changes,
+            IN_REVIEW,
+            past="sent back for changes",
+            label="Request changes",
+            curator_rule=True,
+            note="required",
+            note_prompt="Say what should change.",
+            done="Sent back to the author with your note.",
+            batch_label="Request changes on all",
+            batch_note_prompt="Say what should change.",
+        ),
+        ReviewAction(
+            "reject",
+            proposal_reject,
+            permissions.can_reject,
+            IN_REVIEW,
+            past="rejected",
+            label="Reject",
+            curator_rule=True,
+            note="required",
+            note_prompt="Say why the proposal is rejected.",
+            style="danger",
+            done="Rejected; the author will see your note.",
+            batch_label="Reject all",
+            batch_note_prompt="Say why the proposals are rejected.",
+        ),
+        ReviewAction(
+            "claim",
+            proposal_claim,
+            permissions.can_claim,
+            IN_REVIEW,
+            past="claimed",
+            label="Claim",
+            curator_rule=True,
+            done="Claimed: the other curators see that you are on it.",
+            offered_when=lambda proposal, user, approved_by: proposal.claimed_by_id is None,
+        ),
+        ReviewAction(
+            "release",
+            proposal_release,
+            permissions.can_release,
+            IN_REVIEW,
+            past="released",
+            label="Release",
+            curator_rule=True,
+            done="Released.",
+            offered_when=lambda proposal, user, approved_by: proposal.claimed_by_id is not None,
+        ),
+        ReviewAction(
+            "edit",
+            proposal_update,
+            permissions.can_edit,
+            (State.DRAFT, State.CHANGES_REQUESTED),
+            past="updated",
+            label="Update the proposal",
+            method="get",
+            own_view=True,  # a form page: review.views.proposal_edit
+        ),
+        ReviewAction(
+            "submit",
+            proposal_submit,
+            permissions.can_submit,
+            (State.DRAFT,),
+            past="submitted",
+            label="Submit for review",
+            style="primary",
+            done="Submitted: the curators have it now.",
+        ),
+        ReviewAction(
+            "resubmit",
+            proposal_resubmit,
+            permissions.can_resubmit,
+            (State.CHANGES_REQUESTED,),
+            past="resubmitted",
+            label="Resubmit",
+            note="optional",
+            style="primary",
+            done="Resubmitted: the curators have it again.",
+        ),
+        ReviewAction(
+            "withdraw",
+            proposal_withdraw,
+            permissions.can_withdraw,
+            OPEN,
+            past="withdrawn",
+            label="Withdraw",
+            note="optional",
+            style="danger",
+            done="Withdrawn.",
+        ),
+        ReviewAction(
+            "comment",
+            proposal_comment,
+            permissions.can_comment,
+            _UNDECIDED,
+            past="commented on",
+            label="Add comment",
+            curator_rule=True,
+            button=False,  # the discussion's own form (can_comment_now)
+            own_view=True,  # review.views.proposal_comment
+        ),
+    )
+}
+
+# The decisions a curator may take on a whole batch at once, in the order of their buttons.
+BATCH_ACTIONS: dict[str, ReviewAction] = {
+    name: action for name, action in ACTIONS.items() if action.batch_label
+}
 
 
 # --------------------------------------------------------------------------- batches
@@ -573,16 +770,6 @@ class BatchItem:
     taxonomy: Taxonomy | None = None
     row: int | None = None
     where: str = ""  # how a refusal names the item, e.g. "Row 7 (A9001)"
-
-
-def _error_text(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return "; ".join(
-            message if name == "__all__" else f"{name}: {message}"
-            for name, messages in error.message_dict.items()
-            for message in messages
-        )
-    return " ".join(error.messages)
 
 
 def proposal_batch_create(
@@ -625,7 +812,7 @@ def proposal_batch_create(
                 )
             except ValidationError as error:
                 where = item.where or (f"Row {item.row}" if item.row else "A proposal")
-                raise ValidationError(f"{where}: {_error_text(error)}") from error
+                raise ValidationError(f"{where}: {error_text(error, fields=True)}") from error
             # Created in this transaction as a draft: no one else can hold it yet.
             _set_state(proposal, State.SUBMITTED, submitted_at=submitted_at)
             _log(proposal, Action.SUBMITTED, author, from_state=State.DRAFT)
@@ -649,20 +836,16 @@ class BatchOutcome:
         return len(self.decided) + len(self.waiting) + len(self.sent_back) + len(self.refused)
 
 
-_BATCH_NOTE_REQUIRED = {
-    "reject": "Say why the proposals are rejected.",
-    "request_changes": "Say what should change.",
-}
-
-
-def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> BatchOutcome:
-    """Decide each proposal of ``batch`` awaiting review by the usual transition, each in its
-    own transaction: one refused (the record changed since, someone else was faster, the
-    change cannot be applied) is reported and leaves the others alone."""
+def proposal_batch_decide(
+    *, batch: ProposalBatch, actor, action: str, note: str = ""
+) -> BatchOutcome:
+    """Decide each proposal of ``batch`` awaiting review by the usual transition (one of
+    :data:`BATCH_ACTIONS`), each in its own transaction: one refused (the record changed since,
+    someone else was faster, the change cannot be applied) is reported and leaves the others
+    alone."""
+    decision = BATCH_ACTIONS[action]
     _require(permissions.can_decide_batch(actor, batch))
-    note = (note or "").strip()
-    if action in _BATCH_NOTE_REQUIRED:
-        note = _required_note(note, _BATCH_NOTE_REQUIRED[action])
+    note = _note(action, note, prompt=decision.batch_note_prompt)
     proposals = list(
         batch.proposals.filter(state__in=IN_REVIEW)
         .select_related("author", "mitigation", "taxonomy")
@@ -676,29 +859,23 @@ def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> Bat
     outcome = BatchOutcome(batch, action)
     for proposal in proposals:
         try:
-            if action == "approve":
-                result = proposal_approve(proposal=proposal, actor=actor, note=note, notify=False)
-                if result.applied:
-                    outcome.decided.append(result.proposal)
-                else:
-                    outcome.waiting.append(result)
-            elif action == "reject":
-                outcome.decided.append(
-                    proposal_reject(proposal=proposal, actor=actor, note=note, notify=False)
-                )
-            else:
-                outcome.decided.append(
-                    proposal_request_changes(
-                        proposal=proposal, actor=actor, note=note, notify=False
-                    )
-                )
+            result = decision.transition(proposal=proposal, actor=actor, note=note, notify=False)
         except StaleBase as error:
             outcome.sent_back.append((proposal, error.message))
         except WorkflowError as error:
             outcome.refused.append((proposal, error.message))
         except (ValidationError, IntegrityError) as error:
-            message = _error_text(error) if isinstance(error, ValidationError) else str(error)
+            message = (
+                error_text(error, fields=True) if isinstance(error, ValidationError) else str(error)
+            )
             outcome.refused.append((proposal, f"The change could not be applied: {message}"))
+        else:
+            if isinstance(result, ApprovalOutcome) and not result.applied:
+                outcome.waiting.append(result)
+            else:
+                outcome.decided.append(
+                    result.proposal if isinstance(result, ApprovalOutcome) else result
+                )
     if outcome.decided or outcome.sent_back:
         _after_commit(
             notifications.notify_batch_decided,
@@ -715,64 +892,27 @@ def _decide_batch(*, batch: ProposalBatch, actor, action: str, note: str) -> Bat
 def proposal_batch_approve(*, batch: ProposalBatch, actor, note: str = "") -> BatchOutcome:
     """Approve every proposal of the batch awaiting review, each by :func:`proposal_approve`:
     not their author's own, enough distinct approvals to apply, conflicts sent back."""
-    return _decide_batch(batch=batch, actor=actor, action="approve", note=note)
+    return proposal_batch_decide(batch=batch, actor=actor, action="approve", note=note)
 
 
 def proposal_batch_reject(*, batch: ProposalBatch, actor, note: str) -> BatchOutcome:
     """Reject every proposal of the batch awaiting review, with one note (required)."""
-    return _decide_batch(batch=batch, actor=actor, action="reject", note=note)
+    return proposal_batch_decide(batch=batch, actor=actor, action="reject", note=note)
 
 
 def proposal_batch_request_changes(*, batch: ProposalBatch, actor, note: str) -> BatchOutcome:
     """Send every proposal of the batch awaiting review back to its author (note required)."""
-    return _decide_batch(batch=batch, actor=actor, action="request_changes", note=note)
+    return proposal_batch_decide(batch=batch, actor=actor, action="request_changes", note=note)
 
 
 # --------------------------------------------------------------------------- what the page shows
 
 
-@dataclass(frozen=True)
-class AvailableAction:
-    name: str
-    label: str
-    url_name: str
-    note: str = ""  # "required", "optional" or "" (no note field)
-    style: str = "secondary"
-    method: str = "post"
-
-
-_ACTIONS = (
-    AvailableAction("approve", "Approve", "review:proposal-approve", "optional", "primary"),
-    AvailableAction(
-        "request_changes", "Request changes", "review:proposal-request-changes", "required"
-    ),
-    AvailableAction("reject", "Reject", "review:proposal-reject", "required", "danger"),
-    AvailableAction("claim", "Claim", "review:proposal-claim"),
-    AvailableAction("release", "Release", "review:proposal-release"),
-    AvailableAction("edit", "Update the proposal", "review:proposal-edit", method="get"),
-    AvailableAction("submit", "Submit for review", "review:proposal-submit", style="primary"),
-    AvailableAction("resubmit", "Resubmit", "review:proposal-resubmit", "optional", "primary"),
-    AvailableAction("withdraw", "Withdraw", "review:proposal-withdraw", "optional", "danger"),
-)
-
-_RULES = {
-    "approve": permissions.can_approve,
-    "request_changes": permissions.can_request_changes,
-    "reject": permissions.can_reject,
-    "claim": permissions.can_claim,
-    "release": permissions.can_release,
-    "edit": permissions.can_edit,
-    "submit": permissions.can_submit,
-    "resubmit": permissions.can_resubmit,
-    "withdraw": permissions.can_withdraw,
-}
-_CURATOR_RULES = {"approve", "request_changes", "reject", "claim", "release"}
-
-
 def available_actions(
     proposal: Proposal, user, *, curator: bool | None = None, approved_by: set[int] | None = None
 ) -> list[AvailableAction]:
-    """Exactly the actions ``user`` may take on ``proposal`` now (by the same rules as above).
+    """Exactly the actions ``user`` may take on ``proposal`` now, by the rules and states of
+    :data:`ACTIONS` (the same the transitions check).
 
     ``curator`` and ``approved_by`` (ids of curators who approved the current revision) may be
     passed by a caller that has them already, to save queries.
@@ -787,41 +927,19 @@ def available_actions(
                 proposal=proposal, revision=proposal.revision
             ).values_list("curator_id", flat=True)
         )
-    found = []
-    for action in _ACTIONS:
-        if proposal.state not in ALLOWED_FROM[action.name]:
-            continue
-        rule = _RULES[action.name]
-        verdict = (
-            rule(user, proposal, curator=curator)
-            if action.name in _CURATOR_RULES
-            else (rule(user, proposal))
-        )
-        if not verdict:
-            continue
-        if action.name == "approve" and user.pk in approved_by:
-            continue
-        if action.name == "claim" and proposal.claimed_by_id is not None:
-            continue
-        if action.name == "release" and proposal.claimed_by_id is None:
-            continue
-        found.append(action)
-    return found
+    return [
+        action.available
+        for action in ACTIONS.values()
+        if action.button
+        and action.allows(proposal)
+        and action.verdict(user, proposal, curator=curator)
+        and (action.offered_when is None or action.offered_when(proposal, user, approved_by))
+    ]
 
 
 def can_comment_now(proposal: Proposal, user, *, curator: bool | None = None) -> bool:
-    return proposal.state in ALLOWED_FROM["comment"] and bool(
-        permissions.can_comment(user, proposal, curator=curator)
-    )
-
-
-_BATCH_ACTIONS = (
-    AvailableAction("approve", "Approve all", "review:batch-approve", "optional", "primary"),
-    AvailableAction(
-        "request_changes", "Request changes on all", "review:batch-request-changes", "required"
-    ),
-    AvailableAction("reject", "Reject all", "review:batch-reject", "required", "danger"),
-)
+    comment = ACTIONS["comment"]
+    return comment.allows(proposal) and bool(comment.verdict(user, proposal, curator=curator))
 
 
 def batch_available_actions(
@@ -832,11 +950,17 @@ def batch_available_actions(
     awaiting_user: int,
     curator: bool | None = None,
 ) -> list[AvailableAction]:
-    """The decisions ``user`` may take on the whole batch now (by :func:`_decide_batch`'s
-    rules): ``in_review`` proposals await a decision, ``awaiting_user`` of them without the
-    user's approval of their current revision."""
+    """The decisions ``user`` may take on the whole batch now (by
+    :func:`proposal_batch_decide`'s rules): ``in_review`` proposals await a decision,
+    ``awaiting_user`` of them without the user's approval of their current revision."""
     if user is None or not user.is_authenticated or not in_review:
         return []
     if not permissions.can_decide_batch(user, batch, curator=curator):
         return []
-    return [a for a in _BATCH_ACTIONS if a.name != "approve" or awaiting_user]
+    return [
+        AvailableAction(
+            action.name, action.batch_label, action.batch_url_name, action.note, action.style
+        )
+        for action in BATCH_ACTIONS.values()
+        if action.name != "approve" or awaiting_user
+    ]

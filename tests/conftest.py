@@ -94,6 +94,23 @@ def persona(request):
     return request.param, request.getfixturevalue(request.param)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_by_their_plain_names():
+    """Pages render static URLs without collectstatic's manifest, and WhiteNoise finds the
+    files where development finds them (production's hashed names need ``collectstatic``
+    first; tests/airm_site/test_serving.py runs it under gunicorn)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(
+        STORAGES={**settings.STORAGES, "staticfiles": plain},
+        WHITENOISE_AUTOREFRESH=True,
+        WHITENOISE_USE_FINDERS=True,
+    ):
+        yield
+
+
 _SESSION_DATA: dict[str, str] = {}
 
 
@@ -126,7 +143,12 @@ def _session_data_after_flush(request):
     """
     if _is_transactional(request):
         request.getfixturevalue("transactional_db")
+        from django.core.cache import cache
+
         from catalog.models import Taxonomy
+
+        # The cache (a table outside the models) outlives a flush: start each one empty.
+        cache.clear()
 
         if not Taxonomy.objects.exists():
             for alias, data in _SESSION_DATA.items():

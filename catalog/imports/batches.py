@@ -27,8 +27,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from .. import services
-from ..models import ImportBatch, ImportKind, ImportRow, RowAction, SourceDocument
+from ..models import ImportBatch, ImportKind, RowAction, SourceDocument
 from .pipeline import ImportReport, RowPlan, run
+from .preview import preview_row, record_report, save_rows
 from .readers import FileProblem
 
 STALE_MESSAGE = (
@@ -110,33 +111,6 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record(batch: ImportBatch, report: ImportReport) -> None:
-    batch.file_format = report.file_format
-    batch.layout = report.layout
-    batch.kind = report.kind or batch.kind
-    batch.rows_total = report.rows_total
-    batch.rows_new = report.counts[RowAction.NEW]
-    batch.rows_changed = report.counts[RowAction.CHANGED]
-    batch.rows_unchanged = report.counts[RowAction.UNCHANGED]
-    batch.rows_error = report.counts[RowAction.ERROR]
-    batch.problems = report.problems
-    batch.notices = report.notices
-    batch.summary = report.summary_data()
-    batch.fingerprint = report.fingerprint
-
-
-def _import_row(batch: ImportBatch, plan: RowPlan) -> ImportRow:
-    return ImportRow(
-        batch=batch,
-        row=plan.row,
-        key=plan.key[:200],
-        label=plan.label[:500],
-        action=plan.action,
-        changes=[list(change) for change in plan.changes],
-        errors=[list(error) for error in plan.errors],
-    )
-
-
 # --------------------------------------------------------------------------- the admin's steps
 
 
@@ -178,12 +152,10 @@ def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
             batch.save()
 
             def store(plans: list[RowPlan]) -> None:
-                ImportRow.objects.bulk_create(
-                    [_import_row(batch, plan) for plan in plans], batch_size=1000
-                )
+                save_rows([preview_row(batch, plan) for plan in plans])
 
             report, _ = run(path, file_name=batch.file_name, kind=kind, on_chunk=store)
-            _record(batch, report)
+            record_report(batch, report)
             if not report.ok:
                 batch.status = ImportBatch.Status.FAILED
                 delete_stored(batch)
@@ -230,7 +202,7 @@ def import_batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
                     or (f"{report.counts[RowAction.ERROR]} rows failed when applying.")
                 )
                 raise _Rollback
-            _record(batch, report)
+            record_report(batch, report)
             batch.status = ImportBatch.Status.APPLIED
             batch.applied_at = timezone.now()
             delete_stored(batch)
@@ -336,7 +308,7 @@ def import_files(
                 )
                 results.append((report, batch))
                 if batch is not None:
-                    _record(batch, report)
+                    record_report(batch, report)
                     batch.applied_at = timezone.now()
                     batch.save()
                 if importer is not None and entry.kind == ImportKind.DOCUMENTS and not apply:

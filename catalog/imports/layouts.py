@@ -2,8 +2,9 @@
 
 - ``catalog``: the catalog's own export (:mod:`catalog.spreadsheet`): ID, Name, Definition,
   Source, Section, Status, Merged into, Status note, then ``<slug>`` and ``<slug> reasoning``
-  per taxonomy. Its cells follow the apostrophe convention, which is undone on reading. The
-  JSON export (``id``, ``name``, …, ``classifications``) maps onto the same layout.
+  per taxonomy (or its name in place of the slug, as the XLSX export writes them). Its cells
+  follow the apostrophe convention, which is undone on reading. The JSON export (``id``,
+  ``name``, …, ``classifications``) maps onto the same layout.
 - ``mit``: MIT's mitigation export: Action ID, Action Name, Action Definition, Action Source,
   MitigationCode (a node of the ``airm-preliminary`` taxonomy). Read exactly as it is.
 - ``documents``: MIT's document export (ShortRef, DocumentID, Title, First author, Year,
@@ -181,9 +182,18 @@ def _score(layout: Layout, names: list[str], slugs: set[str]) -> int:
     return sum(1 for name in names if name in known)
 
 
+def _taxonomies_by_heading() -> dict[str, Taxonomy]:
+    """Every taxonomy under the headings that may name its column: its name (as the XLSX
+    export writes it, for people) and its slug (as CSV and JSON do); a slug wins a clash."""
+    taxonomies = list(Taxonomy.objects.all())
+    by_heading = {normalise(t.name): t for t in taxonomies}
+    by_heading.update({normalise(t.slug): t for t in taxonomies})
+    return by_heading
+
+
 def detect(table: Table, *, kind: str | None = None) -> Mapping:
     """The layout of ``table`` (among those of ``kind``), with its problems if any."""
-    taxonomies = {normalise(t.slug): t for t in Taxonomy.objects.all()}
+    taxonomies = _taxonomies_by_heading()
     names = [normalise(cell) for cell in table.header]
     candidates = [layout for layout in LAYOUTS if kind in (None, layout.kind)]
     scores = {layout.name: _score(layout, names, set(taxonomies)) for layout in candidates}
@@ -231,11 +241,12 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
 
     expected = {c.label: c.names for c in layout.columns if c.field not in mapping.fields}
     if layout.taxonomy_columns:
-        for taxonomy in taxonomies.values():
+        for taxonomy in set(taxonomies.values()):
             if taxonomy.slug not in mapping.taxonomies:
-                expected[taxonomy.slug] = {normalise(taxonomy.slug)}
+                expected[taxonomy.slug] = {normalise(taxonomy.slug), normalise(taxonomy.name)}
                 expected[taxonomy.slug + REASONING_SUFFIX] = {
-                    normalise(taxonomy.slug + REASONING_SUFFIX)
+                    normalise(taxonomy.slug + REASONING_SUFFIX),
+                    normalise(taxonomy.name + REASONING_SUFFIX),
                 }
     misspelt: set[str] = set()
     for index in unknown:

@@ -57,6 +57,9 @@ SOURCE_HINT = (
 )
 TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
+NUL_MESSAGE = (
+    "This cell holds a NUL character (shown as \ufffd), which cannot be stored. Remove it."
+)
 
 
 @dataclass
@@ -237,6 +240,18 @@ class Importer:
     def parse(self, number: int, cells: list) -> RowPlan:
         raise NotImplementedError
 
+    def parse_row(self, number: int, cells: list) -> RowPlan:
+        """:meth:`parse`, and an error for each cell that held a NUL character."""
+        plan = self.parse(number, cells)
+        nul = [
+            (self.table.column_label(index), NUL_MESSAGE)
+            for index in getattr(cells, "nul_columns", ())
+        ]
+        if nul:
+            plan.errors[:0] = nul
+            plan.action = RowAction.ERROR
+        return plan
+
     def upsert(self, items: list, *, dry_run: bool, actor, reason: str, ref: str):
         raise NotImplementedError
 
@@ -255,7 +270,7 @@ class Importer:
         digest = hashlib.sha256()
         done = 0
         for rows in _chunked(self.table.rows(), self.chunk_size):
-            plans = [self.parse(number, cells) for number, cells in rows]
+            plans = [self.parse_row(number, cells) for number, cells in rows]
             for plan in plans:
                 plan.row_label = self.table.row_label(plan.row)
             ready = [plan for plan in plans if plan.action != RowAction.ERROR]

@@ -1,21 +1,15 @@
-"""What every spreadsheet upload page shares: the size bound and the preview's changed cells.
+"""Receiving a spreadsheet upload, for every upload page: the size bound.
 
 Used by the admin import (catalog/admin_imports.py) and by contributors' bulk proposals
-(review/views.py), so that both refuse an oversized file the same way and show a row's changes
-the same way.
+(review/views.py), so that both refuse an oversized file the same way. How a preview is
+recorded and shown is :mod:`catalog.imports.preview`.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
-from django.utils.html import format_html, format_html_join
-
-DIFF_MIN_LENGTH = 80  # shorter values are shown whole, old above new
 
 
 class BoundedUploadHandler(FileUploadHandler):
@@ -59,29 +53,3 @@ def upload_form_is_valid(request, form, *, what: str) -> bool:
         f"one {what} takes. Split it into several files.",
     )
     return False
-
-
-def inline_diff(old: str, new: str):
-    """Word-level differences of two long texts, as <del>/<ins> markup (escaped)."""
-    old_words, new_words = re.split(r"(\s+)", old), re.split(r"(\s+)", new)
-    parts = []
-    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
-    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(("{}", "".join(old_words[a1:a2])))
-            continue
-        if a2 > a1:
-            parts.append(("<del>{}</del>", "".join(old_words[a1:a2])))
-        if b2 > b1:
-            parts.append(("<ins>{}</ins>", "".join(new_words[b1:b2])))
-    return format_html_join("", "{}", ((format_html(t, v),) for t, v in parts))
-
-
-def present_changes(changes) -> list[dict]:
-    """A preview row's ``(column, old, new)`` changes, long texts with a word diff."""
-    shown = []
-    for column, old, new in changes:
-        long = len(old) + len(new) > DIFF_MIN_LENGTH and old and new
-        diff = inline_diff(old, new) if long else None
-        shown.append({"column": column, "old": old, "new": new, "diff": diff})
-    return shown

@@ -17,7 +17,7 @@ from ..models import (
     TaxonomyNode,
 )
 from ._base import NODE_FIELDS, SOURCE_FIELDS, _save, _unit_of_work
-from .bulk import _history_kwargs
+from .bulk._inserts import _history_kwargs
 from .sources import source_document_update
 from .taxonomies import taxonomy_node_update
 

@@ -145,7 +145,7 @@ def test_every_kind_of_proposal_reaches_a_decision(person):
 
     author.goto(new)
     author.get_by_role(
-        "link", name=re.compile(r"A9058 Adversarial training with synthetic")
+        "link", name=re.compile(r"A9060 Adversarial training with synthetic")
     ).last.click()
     expect(author.get_by_role("heading", level=1)).to_have_text(
         "Adversarial training with synthetic examples"

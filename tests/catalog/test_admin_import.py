@@ -170,7 +170,8 @@ def test_a_10000_row_preview_is_summarised_and_paginated(
     with django_assert_max_num_queries(10):
         page = admin_client_.get(response["Location"], {"show": "new", "page": 7})
 
-    assert page.text.count("<tr>\n          <td>") == 50
+    body = page.text.split('<table class="preview-rows">', 1)[1].split("</tbody>", 1)[0]
+    assert body.count("<tr>") == 50 + 1  # the rows and the header
     assert "page 7 of 200" in page.text
     assert "A10300" in page.text and "A10350" not in page.text
 
@@ -391,7 +392,8 @@ def test_export_of_the_filtered_list_follows_the_changelist_filters(admin_client
     response = admin_client_.get(url, {"status__exact": "retired"})
 
     rows = csv_text(b"".join(response.streaming_content))
-    assert [row[0] for row in rows[1:]] == [retired.public_id]
+    # (A9058 is the demo's retired record.)
+    assert [row[0] for row in rows[1:]] == ["A9058", retired.public_id]
     assert admin_client_.get(url, {"nonsense": "1"}).status_code == 400
     assert (
         admin_client_.get(reverse("admin:catalog_mitigation_export", args=["exe"])).status_code
@@ -405,3 +407,43 @@ def test_history_rows_of_a_batch_link_back_to_it(admin_client_):
     batch, _ = upload(admin_client_, mixed_rows())
     page = reverse("admin:catalog_importbatch_change", args=[batch.pk])
     assert ref_url(batch.ref) == ref_url(batch.revert_ref) == page
+
+
+# --------------------------------------------------------------------------- the admin's home
+
+
+def test_the_admin_home_lists_imports_and_reverts_among_recent_changes(
+    admin_client_, django_assert_max_num_queries
+):
+    batch, _ = upload(admin_client_, mixed_rows())
+    admin_client_.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+    admin_client_.post(
+        reverse("admin:catalog_importbatch_revert", args=[batch.pk]), {"reason": "Wrong sheet"}
+    )
+    response = admin_client_.get(reverse("admin:index"))
+    text = " ".join(response.text.split())
+    panel = text[text.index('id="recent-actions-module"') :]
+    assert "None available" not in panel
+    assert "Recent changes to the catalog" in panel
+    revert = panel.index("Revert of import batch")
+    imported = panel.index(f"Import of mitigations.csv (batch {batch.pk})")
+    assert revert < imported  # newest first
+    assert "4 mitigations" in panel  # the import: 3 new rows and 1 changed, as one entry
+    batch_page = reverse("admin:catalog_importbatch_change", args=[batch.pk])
+    assert f'<a href="{batch_page}">import batch #{batch.pk}</a>' in panel
+    assert f'<a href="{batch_page}">revert of import batch #{batch.pk}</a>' in panel
+
+    MitigationFactory.create_batch(20)
+    with django_assert_max_num_queries(20):
+        admin_client_.get(reverse("admin:index"))
+
+
+def test_a_single_record_change_links_to_the_record(admin_client_, admin):
+    record = Mitigation.objects.get(number=9002)
+    services.mitigation_update(
+        mitigation=record, data={"name": "Certified robustness"}, actor=admin, reason="Clearer"
+    )
+    text = admin_client_.get(reverse("admin:index")).text
+    panel = text[text.index('id="recent-actions-module"') :]
+    assert "Clearer" in panel
+    assert f'href="{record.get_absolute_url()}"' in panel

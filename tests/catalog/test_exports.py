@@ -6,9 +6,10 @@ import json
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
-from catalog import exports, services
-from catalog.models import Mitigation, SourceDocument
+from catalog import exports, services, spreadsheet
+from catalog.models import Mitigation, SourceDocument, Taxonomy
 from tests.factories import MitigationFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +53,37 @@ def test_xlsx_cells_are_strings_and_inert(formula_like):
     assert values["Name"].value.startswith("'=HYPERLINK")
     assert values["Name"].data_type == "s"
     assert values["Definition"].value == "'-based filtering of prompts"
+
+
+def test_xlsx_is_made_to_be_opened_by_hand():
+    data = export_bytes(Mitigation.objects.all(), "xlsx")
+    sheet = load_workbook(io.BytesIO(data)).active
+    header = [cell.value for cell in sheet[1]]
+    taxonomies = list(Taxonomy.objects.all())
+    # Headers a person can read: each taxonomy by its name, not its slug.
+    assert header[:8] == list(spreadsheet.BASE_COLUMNS)
+    assert header[8:] == [
+        heading for t in taxonomies for heading in (t.name, f"{t.name} reasoning")
+    ]
+    assert "AI lifecycle stage" in header and "lifecycle" not in header
+    assert all(cell.font.bold for cell in sheet[1])
+    # The header row stays in view, every column can be filtered, widths fit their content.
+    assert sheet.freeze_panes == "A2"
+    last = get_column_letter(len(header))
+    assert sheet.auto_filter.ref == f"A1:{last}{Mitigation.objects.count() + 1}"
+    widths = {
+        sheet.cell(1, i + 1).value: sheet.column_dimensions[get_column_letter(i + 1)].width
+        for i in range(len(header))
+    }
+    assert widths["ID"] < widths["Name"] < widths["Definition"]
+    assert widths["AI lifecycle stage"] >= 30
+
+
+def test_csv_and_json_keep_the_slugs_that_scripts_rely_on():
+    rows = list(
+        csv.reader(io.StringIO(export_bytes(Mitigation.objects.all(), "csv").decode("utf-8-sig")))
+    )
+    assert "lifecycle" in rows[0] and "lifecycle reasoning" in rows[0]
 
 
 def test_json_keeps_values_as_they_are_with_classifications(formula_like):

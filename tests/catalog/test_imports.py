@@ -17,6 +17,7 @@ from catalog.models import (
     TaxonomyNode,
 )
 from tests.factories import MitigationFactory, TaxonomyFactory, TaxonomyNodeFactory, place
+from tests.html_checks import html_problems
 from tests.spreadsheets import (
     CATALOG_BASE,
     MIT_DOCUMENT_HEADER,
@@ -89,6 +90,47 @@ def test_export_then_import_changes_nothing_and_writes_no_history(tmp_path, fmt,
     assert catalog_state() == state
     assert history_total() == history
     assert batch.status == ImportBatch.Status.APPLIED
+
+
+def test_taxonomy_columns_are_read_by_name_or_by_slug(tmp_path, admin):
+    target = Mitigation.objects.get(name="Robustness certificates")
+    rows = [
+        [
+            *CATALOG_BASE,
+            "AI Risk Mitigation Taxonomy (preliminary)",
+            "lifecycle",
+            "Actor reasoning",
+            "actor",
+        ],
+        [
+            target.public_id,
+            target.name,
+            target.definition,
+            target.source.short_ref,
+            target.section_path,
+            "2.3",
+            "deploy",
+            "The lab runs it.",
+            "developer",
+        ],
+    ]
+    report, _ = import_one(write_csv(tmp_path / "mixed.csv", rows), actor=admin)
+    assert report.ok, report.problems
+    assert report.counts[RowAction.CHANGED] == 1
+    placed = {c.taxonomy.slug: (c.node.code, c.reasoning) for c in target.classifications.all()}
+    assert placed["airm-preliminary"][0] == "2.3"
+    assert placed["lifecycle"][0] == "deploy"
+    assert placed["actor"] == ("developer", "The lab runs it.")
+
+
+def test_a_misspelt_taxonomy_name_is_named_as_a_problem(tmp_path):
+    rows = [
+        [*CATALOG_BASE, "AI lifecycel stage"],
+        ["A9001", "Adversarial training", "", "Gipiškis2024", "", "deploy"],
+    ]
+    report, batch = import_one(write_csv(tmp_path / "typo.csv", rows))
+    assert batch is None
+    assert any("Did you mean “lifecycle”?" in problem for problem in report.problems)
 
 
 def test_a_formula_like_value_really_changed_in_the_file_is_seen_as_a_change(
@@ -589,6 +631,15 @@ def test_a_record_removed_by_a_revert_still_resolves_as_gone(tmp_path, admin, cu
     assert "Revert of import batch" in response.text
     assert "never given to another record" in response.text
     assert client.get("/mitigations/A0903/").status_code == 404
+    # No way into the admin for the public; the history the README promises is shown.
+    assert "/admin/" not in response.text
+    assert f"revert of import batch #{batch.pk}" in response.text
+    history = response.text[response.text.index('id="history-title"') :]
+    assert history.count('class="timeline__entry"') == 2  # created by the import, then removed
+    assert f"via import batch #{batch.pk}" in history
+    assert "removed" in history and "created" in history
+    assert "<ins>Created by mistake</ins>" in history
+    assert html_problems(response.text) == []
 
 
 def test_a_revert_is_refused_when_a_record_changed_again_since(tmp_path, admin):

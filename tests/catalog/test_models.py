@@ -30,11 +30,16 @@ def raises_integrity_error():
         ("A0983", 983),
         ("A0983_Gipiškis2024", 983),
         ("A12345", 12345),
-        ("a0983", None),
+        ("a0983", 983),
+        ("a0983_Gipiškis2024", 983),
+        (" A0983 ", 983),
+        ("A", None),
+        ("A12345678", None),
+        ("AA0983", None),
         ("B12", None),
     ],
 )
-def test_public_ids_parse_in_both_the_catalog_and_mit_export_forms(text, number):
+def test_public_ids_parse_in_both_the_catalog_and_mit_export_forms_in_any_case(text, number):
     assert parse_public_id(text) == number
 
 

@@ -1,5 +1,6 @@
 """The shipped reference data and demo content, and the loader that puts them in place."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,8 +11,16 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from catalog import services
-from catalog.models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
-from catalog.reference_data import load_reference_data
+from catalog.models import (
+    Classification,
+    ImportKind,
+    Mitigation,
+    SourceDocument,
+    Taxonomy,
+    TaxonomyNode,
+)
+from catalog.reference_data import FIXTURES_DIR, load_reference_data
+from tests.spreadsheets import MIT_DOCUMENT_HEADER, import_one, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +36,7 @@ BRIEF = {
     "reliability": ("2.3", "1.2.3"),
 }
 
+FILES = ("documents.json", "taxonomies.json", "demo_mitigations.json")
 CURATED = (Taxonomy, TaxonomyNode, SourceDocument, Mitigation, Classification)
 
 
@@ -109,6 +119,21 @@ def test_the_brief_examples_are_classified_in_both_taxonomies(name):
     assert mitigation.section_path
 
 
+def test_the_demo_shows_a_retired_and_a_merged_record_that_still_resolve(client):
+    retired = Mitigation.objects.get(number=9058)
+    merged = Mitigation.objects.get(number=9059)
+    assert retired.status == Mitigation.Status.RETIRED
+    assert "dropped from the bill" in retired.status_note
+    assert merged.status == Mitigation.Status.MERGED
+    assert merged.merged_into.public_id == "A9001"
+    assert "was retired" in client.get(retired.get_absolute_url()).text
+    assert "This record was merged into" in client.get(merged.get_absolute_url()).text
+    assert "Merged into this record" in client.get(merged.merged_into.get_absolute_url()).text
+    # Their history says they came with the demo, as created and then retired or merged.
+    assert [row.history_type for row in merged.history.order_by("history_date")] == ["+", "~"]
+    assert merged.history.first().history_change_reason.startswith("Demo content")
+
+
 def test_the_first_load_recorded_why_in_the_history():
     taxonomy = Taxonomy.objects.get(slug="airm-preliminary")
     assert taxonomy.history.get().history_change_reason == "Reference data: taxonomies.json"
@@ -123,20 +148,134 @@ def test_loading_again_changes_nothing_and_writes_no_history():
     assert history_total() == before
 
 
-def test_loading_again_keeps_curators_changes_unless_asked_to_sync():
+def test_loading_again_keeps_curators_changes_and_sync_never_overwrites_them(curator):
     mitigation = Mitigation.objects.get(name="Adversarial training")
     services.mitigation_update(
         mitigation=mitigation,
         data={"name": "Adversarial training, revised"},
-        actor=None,
+        actor=curator,
         reason="Curated",
     )
     report = load_reference_data(with_demo=True)
     assert Mitigation.objects.get(pk=mitigation.pk).name == "Adversarial training, revised"
-    load_reference_data(with_demo=True, sync=True)
-    assert Mitigation.objects.get(pk=mitigation.pk).name == "Adversarial training"
-    assert mitigation.history.first().history_change_reason.startswith("Demo content")
-    assert report.lines() == ["nothing to do"]
+    assert not any("--sync updates" in line for line in report.lines())
+    before = history_total()
+
+    synced = load_reference_data(with_demo=True, sync=True)
+    assert Mitigation.objects.get(pk=mitigation.pk).name == "Adversarial training, revised"
+    assert history_total() == before
+    (kept,) = synced.kept
+    assert (kept.record, kept.field) == (
+        f"{mitigation.public_id} Adversarial training, revised",
+        "name",
+    )
+    assert "Curated" in kept.written_by and "Cecil" in kept.written_by
+    assert synced.lines(verbose=True)[-1].startswith(f"  demo mitigations A{mitigation.number}")
+
+
+def newer_fixtures(tmp_path, change):
+    """A copy of fixtures/ with ``change(documents, taxonomies, demo)`` applied, as a newer
+    release of the fixtures would be."""
+    data = {name: json.loads((FIXTURES_DIR / name).read_text(encoding="utf-8")) for name in FILES}
+    change(data["documents.json"], data["taxonomies.json"], data["demo_mitigations.json"])
+    for name, content in data.items():
+        (tmp_path / name).write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    return tmp_path
+
+
+def by_key(entries, key, value):
+    return next(entry for entry in entries if entry[key] == value)
+
+
+def test_sync_brings_what_the_loader_wrote_in_line_with_newer_fixtures(tmp_path):
+    def change(documents, taxonomies, demo):
+        by_key(documents, "short_ref", "NIST2024")["title"] = "A newer title for NIST AI 600-1"
+        preliminary = by_key(taxonomies, "slug", "airm-preliminary")
+        preliminary["nodes"][0]["definition"] = "Newer wording of the governance category."
+        by_key(demo, "name", "Adversarial training")["definition"] = "Newer demo wording."
+
+    fixtures = newer_fixtures(tmp_path, change)
+    report = load_reference_data(with_demo=True, fixtures_dir=fixtures)
+    assert (
+        SourceDocument.objects.get(short_ref="NIST2024").title != "A newer title for NIST AI 600-1"
+    )
+    assert "source documents: 0 created, 0 updated, 1 differ from newer fixtures" in "\n".join(
+        report.lines()
+    )
+    assert report.stale == {"source documents": 1, "taxonomy nodes": 1, "demo mitigations": 1}
+
+    synced = load_reference_data(with_demo=True, sync=True, fixtures_dir=fixtures)
+    assert synced.updated == {"source documents": 1, "taxonomy nodes": 1, "demo mitigations": 1}
+    assert synced.kept == []
+    document = SourceDocument.objects.get(short_ref="NIST2024")
+    assert document.title == "A newer title for NIST AI 600-1"
+    assert document.history.first().history_change_reason == "Reference data: documents.json"
+    node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="1")
+    assert node.definition == "Newer wording of the governance category."
+    assert Mitigation.objects.get(name="Adversarial training").definition == "Newer demo wording."
+
+
+def test_after_an_import_sync_keeps_every_imported_value(tmp_path, curator):
+    # MIT's real export differs from our fixtures' wording: importing it, then following the
+    # loader's hint, must not bring our wording back over MIT's.
+    document = SourceDocument.objects.get(short_ref="NIST2024")
+    rows = [
+        MIT_DOCUMENT_HEADER,
+        [
+            "NIST2024",
+            str(document.document_id or 1),
+            "MIT's own title of the NIST profile",
+            document.first_author,
+            str(document.year),
+            "MIT's own abstract.",
+            document.description,
+            document.url,
+            document.doi,
+            document.get_doc_type_display(),
+        ],
+    ]
+    report, batch = import_one(
+        write_csv(tmp_path / "included-documents.csv", rows),
+        kind=ImportKind.DOCUMENTS,
+        actor=curator,
+    )
+    assert batch is not None, report
+
+    def change(documents, taxonomies, demo):
+        # A newer fixture also rewords the description, which the import did not touch.
+        by_key(documents, "short_ref", "NIST2024")["description"] = "Newer fixture description."
+
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    newer_fixtures(fixtures, change)
+    hint = load_reference_data(fixtures_dir=fixtures)
+    kept_line = next(line for line in hint.lines() if line.startswith("kept:"))
+    assert "an import or a curator wrote them; they stay as they are" in kept_line
+
+    synced = load_reference_data(sync=True, fixtures_dir=fixtures)
+    document.refresh_from_db()
+    assert document.title == "MIT's own title of the NIST profile"
+    assert document.abstract == "MIT's own abstract."
+    assert document.description == "Newer fixture description."
+    assert {(kept.record, kept.field) for kept in synced.kept} == {
+        ("NIST2024", "title"),
+        ("NIST2024", "abstract"),
+    }
+    assert all("Import of included-documents.csv" in kept.written_by for kept in synced.kept)
+
+
+def test_the_command_lists_what_it_keeps_at_verbosity_2(capsys, curator):
+    source = SourceDocument.objects.get(short_ref="NIST2024")
+    services.source_document_update(
+        source=source, data={"title": "Curated title"}, actor=curator, reason="Fix the title"
+    )
+    call_command("load_reference_data", "--sync")
+    out = capsys.readouterr().out
+    assert "kept: 1 value in 1 record" in out and "(--verbosity 2 lists them)" in out
+    call_command("load_reference_data", "--sync", verbosity=2)
+    out = capsys.readouterr().out
+    assert "  source documents NIST2024: title (Fix the title, by Cecil" in out
+    assert SourceDocument.objects.get(pk=source.pk).title == "Curated title"
 
 
 def test_demo_accounts_have_their_roles():

@@ -104,6 +104,11 @@ class TestEitherEngine:
         found = search.mitigation_search(Mitigation.objects.all(), target.public_id)
         assert list(found) == [target]
 
+    def test_a_public_id_typed_in_lower_case_finds_that_record(self, corpus):
+        target = corpus["other"]
+        found = search.mitigation_search(Mitigation.objects.all(), target.public_id.lower())
+        assert list(found) == [target]
+
     @pytest.mark.parametrize(
         "text", ['"unclosed', "a & b | !c", "(((", "'; DROP TABLE x; --", "::*"]
     )

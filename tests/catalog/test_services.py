@@ -354,3 +354,34 @@ def test_history_rows_carry_no_search_vector():
 
 def test_node_history_does_not_track_the_derived_path():
     assert "path" not in {f.name for f in TaxonomyNode.history.model._meta.fields}
+
+
+class TestBulkPreviewsAndWrites:
+    """A bulk upsert's dry run and its write compare records the same way."""
+
+    def test_a_preview_names_exactly_the_fields_the_write_changes(self, curator):
+        source = SourceDocumentFactory(year=2023, title="Old title", doi="")
+        data = {"year": "2023", "title": "New title", "doi": None, "url": source.url}
+        item = services.SourceDocumentUpsert(short_ref=source.short_ref, data=data)
+        (preview,) = services.source_document_bulk_upsert(
+            items=[item], actor=curator, reason="Fix", dry_run=True
+        )
+        assert [(c.field, c.old, c.new) for c in preview.changes] == [
+            ("title", "Old title", "New title")
+        ]
+        (written,) = services.source_document_bulk_upsert(items=[item], actor=curator, reason="Fix")
+        record = source.history.first()
+        changed = record.diff_against(record.prev_record).changed_fields
+        assert changed == [c.field for c in written.changes] == ["title"]
+
+    def test_a_parent_created_in_the_same_call_shows_as_a_change(self, taxonomy, nodes, curator):
+        items = [
+            services.TaxonomyNodeUpsert(taxonomy, "4", {"name": "Transparency"}),
+            services.TaxonomyNodeUpsert(taxonomy, "4.1", {"name": "Docs", "parent": "4"}),
+        ]
+        outcomes = services.taxonomy_node_bulk_upsert(
+            items=items, actor=curator, reason="New branch", dry_run=True
+        )
+        assert ("parent", "", "4") in [(c.field, c.old, c.new) for c in outcomes[1].changes]
+        services.taxonomy_node_bulk_upsert(items=items, actor=curator, reason="New branch")
+        assert TaxonomyNode.objects.get(taxonomy=taxonomy, code="4.1").parent.code == "4"

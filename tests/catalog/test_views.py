@@ -13,6 +13,7 @@ from catalog import services
 from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 from tests.factories import MitigationFactory, place
 from tests.html_checks import html_problems
+from tests.spreadsheets import csv_text
 
 pytestmark = pytest.mark.django_db
 
@@ -64,13 +65,58 @@ def test_home_counts_a_mitigation_once_per_subtree_in_a_multi_valued_taxonomy(cl
 
 
 def test_home_query_count_does_not_grow_with_the_catalog(client, django_assert_num_queries):
-    with django_assert_num_queries(4):
+    # taxonomies, top-level nodes, their counts; the active count; recently changed; per year
+    with django_assert_num_queries(6):
         client.get(reverse("catalog:home"))
     node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="1.2")
     source = SourceDocument.objects.first()
     MitigationFactory.create_batch(25, source=source, placements=place(node))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         client.get(reverse("catalog:home"))
+
+
+def test_home_offers_a_search_box_that_leads_to_the_ranked_list(client):
+    text = client.get(reverse("catalog:home")).text
+    form = text[text.index('<form class="search-box') :]
+    form = form[: form.index("</form>")]
+    assert 'action="/mitigations/"' in form and 'method="get"' in form
+    assert 'name="q"' in form and "data-drop-empty" in form
+    assert "sort" not in form  # no sort sent: a search is ranked by relevance
+
+
+def test_every_other_page_has_a_search_box_in_its_header(client):
+    for url in ("/sources/", "/taxonomies/", "/coverage/", "/about/", "/mitigations/A9001/"):
+        text = client.get(url).text
+        header = text[text.index('<header class="site-header">') : text.index("</header>")]
+        assert 'role="search"' in header and 'name="q"' in header, url
+
+
+def test_home_shows_what_changed_recently_newest_first(client, curator):
+    mitigation = Mitigation.objects.get(name="Robustness certificates")
+    services.mitigation_update(
+        mitigation=mitigation, data={"section_path": "Robustness"}, actor=curator, reason="Tidy"
+    )
+    response = client.get(reverse("catalog:home"))
+    recent = response.context["recent"]
+    assert recent[0] == mitigation
+    assert [m.updated_at for m in recent] == sorted((m.updated_at for m in recent), reverse=True)
+    strip = response.text[response.text.index('id="recent-title"') :]
+    assert f'href="{mitigation.get_absolute_url()}"' in strip[:800]
+
+
+def test_home_charts_count_records_per_category_and_per_year(client):
+    response = client.get(reverse("catalog:home"))
+    categories = {bar.code: bar for bar in response.context["category_chart"].bars}
+    assert categories["3"].count == top_level_count(response, "airm-preliminary", "3")
+    assert categories["3"].url == "/mitigations/?airm-preliminary=3"
+    years = {bar.label: bar.count for bar in response.context["year_chart"].bars}
+    for year, count in years.items():
+        assert count == Mitigation.objects.active().filter(source__year=int(year)).count()
+    assert sum(years.values()) == Mitigation.objects.active().count()
+    text = response.text
+    assert '<figure class="bar-chart"' in text
+    assert '<rect class="bar-chart__rect" x="0" y="0" width="100.0%"' in text  # the longest
+    assert ' style="' not in text  # no inline style: a strict CSP may forbid it
 
 
 def test_home_refuses_to_change_state(client):
@@ -97,7 +143,7 @@ class TestMitigationDetail:
         assert "1.1 Model</a> › " in text
         assert "1.1.2 Learning Objectives" in text
 
-    @pytest.mark.parametrize("form", ["A0{n}", "A{n}_Gipiškis2024"])
+    @pytest.mark.parametrize("form", ["A0{n}", "A{n}_Gipiškis2024", "a{n}", "a0{n}_Ref"])
     def test_other_forms_of_the_public_id_redirect_to_the_canonical_address(self, client, form):
         mitigation = Mitigation.objects.get(name="Adversarial training")
         response = client.get(f"/mitigations/{form.format(n=mitigation.number)}/")
@@ -254,14 +300,16 @@ class TestMitigationList:
         text = response.text
         assert "Adversarial training" in text
         assert "AI lifecycle stage" in text
-        assert 'href="/mitigations/?lifecycle=deploy"' in text
+        assert 'href="/mitigations/?lifecycle=deploy#results"' in text
         assert "Download all" in text
 
     def test_two_clicks_find_red_teaming_at_the_deployment_stage(self, client):
         first = client.get(LIST)
-        assert 'href="/mitigations/?airm-preliminary=3.1"' in first.text
+        assert 'href="/mitigations/?airm-preliminary=3.1#results"' in first.text
         second = client.get(LIST, {"airm-preliminary": "3.1"})
-        assert 'href="/mitigations/?airm-preliminary=3.1&amp;lifecycle=deploy"' in second.text
+        assert (
+            'href="/mitigations/?airm-preliminary=3.1&amp;lifecycle=deploy#results"' in second.text
+        )
         third = client.get(LIST, {"airm-preliminary": "3.1", "lifecycle": "deploy"})
         names = [m.name for m in third.context["browse"].page]
         assert names == [
@@ -283,7 +331,40 @@ class TestMitigationList:
         text = client.get(LIST, {"lifecycle": "deploy", "q": "red"}).text
         assert '<input type="hidden" name="lifecycle" value="deploy">' in text
         assert 'name="q" value="red"' in text
-        assert '<option value="relevance" selected>' in text
+        assert '<option value="" selected>Relevance</option>' in text
+
+    def test_the_form_sent_unchanged_ranks_a_search_by_relevance(self, client):
+        # Without JavaScript the browser sends every field of the form as the page drew it.
+        unsearched = client.get(LIST).text
+        assert '<option value="" selected>Public ID</option>' in unsearched
+        assert '<option value="" selected>25</option>' in unsearched
+        assert 'value="relevance"' not in unsearched
+        sent = {"q": "adversarial", "year_min": "", "year_max": "", "sort": "", "per_page": ""}
+        response = client.get(LIST, sent)
+        assert response.status_code == 302
+        assert response["Location"] == "/mitigations/?q=adversarial"
+        browse = client.get(response["Location"]).context["browse"]
+        assert browse.sort_key == "relevance"
+        ranks = [m.search_rank for m in browse.page]
+        assert ranks == sorted(ranks, reverse=True)
+        assert ranks[0] > ranks[-1]
+
+    def test_empty_parameters_are_dropped_and_the_rest_kept(self, client):
+        response = client.get(f"{LIST}?lifecycle=deploy&lifecycle=&q=&sort=name&year_max=")
+        assert response.status_code == 302
+        assert response["Location"] == "/mitigations/?lifecycle=deploy&sort=name"
+        assert client.get(f"{LIST}?q=&year_min=")["Location"] == LIST
+
+    def test_an_explicit_sort_is_kept_with_a_search(self, client):
+        response = client.get(LIST, {"q": "adversarial", "sort": "name"})
+        assert response.context["browse"].sort_key == "name"
+        assert '<option value="name" selected>Name</option>' in response.text
+        assert '<option value="">Relevance</option>' in response.text
+
+    def test_a_public_id_in_any_case_finds_the_record(self, client):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        response = client.get(LIST, {"q": mitigation.public_id.lower()})
+        assert result_ids(response) == [mitigation.public_id]
 
     def test_pages_link_to_each_other_with_the_filters(self, client):
         response = client.get(LIST, {"per_page": 10, "source": "UK Government2023"})
@@ -474,12 +555,31 @@ class TestSourcePages:
     def test_an_unknown_reference_is_a_404(self, client):
         assert client.get("/sources/Nobody%202099/").status_code == 404
 
+    def test_a_chart_counts_the_source_s_records_per_category(self, client):
+        source = SourceDocument.objects.get(short_ref="NIST2024")
+        chart = client.get(source.get_absolute_url()).context["category_chart"]
+        bars = {bar.code: bar for bar in chart.bars}
+        for code, bar in bars.items():
+            expected = (
+                Mitigation.objects.active()
+                .filter(
+                    source=source,
+                    classifications__taxonomy__slug="airm-preliminary",
+                    classifications__node__path__startswith=f"/{code}/",
+                )
+                .count()
+            )
+            assert bar.count == expected, code
+        assert chart.total == Mitigation.objects.active().filter(source=source).count()
+        assert client.get(bars["3"].url).context["browse"].total == bars["3"].count
+
     def test_query_counts_are_fixed(self, client, django_assert_num_queries):
         source = SourceDocument.objects.get(short_ref="NIST2024")
         for _ in range(2):
             with django_assert_num_queries(1):
                 client.get("/sources/")
-            with django_assert_num_queries(4):
+            # the source, its sections, a page of its mitigations, the count; the chart (3)
+            with django_assert_num_queries(7):
                 client.get(source.get_absolute_url())
             MitigationFactory.create_batch(15, source=source, section_path="GOVERN > GOVERN 9.9")
 
@@ -514,6 +614,45 @@ class TestCoveragePage:
         response = client.get("/coverage/", {"by": "weather"})
         assert response.status_code == 400
         assert "by: “weather” cannot be columns" in response.text
+
+    def test_the_table_downloads_as_csv_as_shown(self, client):
+        page = client.get("/coverage/", {"by": "lifecycle", "depth": "2"})
+        chart = page.context["chart"]
+        assert (
+            'href="/coverage/download.csv?rows=airm-preliminary&amp;by=lifecycle&amp;depth=2"'
+            in (page.text)
+        )
+        response = client.get(
+            "/coverage/download.csv", {"rows": "airm-preliminary", "by": "lifecycle", "depth": "2"}
+        )
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert "airm-coverage-airm-preliminary-by-lifecycle-" in response["Content-Disposition"]
+        rows = csv_text(b"".join(response.streaming_content))
+        assert rows[0] == [
+            "Code",
+            "AI Risk Mitigation Taxonomy (preliminary)",
+            *[c.label for c in chart.columns],
+            "All",
+        ]
+        assert len(rows) == len(chart.rows) + 2
+        first = chart.rows[0]
+        assert rows[1] == [
+            first.node.code,
+            first.node.name,
+            *[str(cell.count) for cell in first.cells],
+            str(first.total),
+        ]
+        assert rows[-1][1:] == [
+            "All categories",
+            *[str(c.total) for c in chart.columns],
+            str(chart.total),
+        ]
+
+    def test_a_bad_download_parameter_is_a_400_that_names_it(self, client):
+        response = client.get("/coverage/download.csv", {"depth": "9"})
+        assert response.status_code == 400
+        assert "depth: “9” is not a level" in response.text
 
     def test_query_count_is_fixed(self, client, django_assert_num_queries):
         for _ in range(2):
@@ -578,3 +717,55 @@ def test_a_mitigation_page_is_well_formed_html(client, curator):
     services.mitigation_merge(mitigation=duplicate, into=target, actor=None, reason="Same")
     for mitigation in (target, duplicate):
         assert html_problems(client.get(mitigation.get_absolute_url()).text) == []
+
+
+# --------------------------------------------------------------------------- about, errors
+
+
+def test_the_about_page_says_what_the_catalog_is_its_review_policy_and_licence(client, settings):
+    settings.REVIEW_REQUIRED_APPROVALS_BY_KIND = {"merge": 2}
+    response = client.get("/about/")
+    assert response.status_code == 200
+    text = " ".join(response.text.split())
+    assert "What the catalog is" in text
+    for taxonomy in Taxonomy.objects.exclude(status="retired"):
+        assert f'href="{taxonomy.get_absolute_url()}"' in text
+    assert "Nobody decides their own proposal" in text
+    assert "approval of 1 curator (merge: 2)" in text
+    assert "CC BY 4.0" in text and 'href="https://creativecommons.org/licenses/by/4.0/"' in text
+    assert "MIT AI Risk Initiative" in text
+    assert html_problems(response.text) == []
+    assert 'href="/about/"' in client.get("/").text
+
+
+def test_an_unknown_address_is_a_styled_404_with_a_way_back(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    text = response.text
+    assert "There is no page at this address" in text
+    assert 'class="site-header"' in text and 'href="/static/css/site.css"' in text
+    assert 'action="/mitigations/"' in text
+    assert html_problems(text) == []
+
+
+def test_a_server_error_is_a_styled_500_page(client, settings):
+    settings.ROOT_URLCONF = "tests.catalog.failing_urls"
+    client.raise_request_exception = False
+    response = client.get("/fail/")
+    assert response.status_code == 500
+    text = response.text
+    assert "Something went wrong on our side" in text
+    assert 'class="site-header"' in text and 'href="/static/css/site.css"' in text
+    assert html_problems(text) == []
+
+
+def test_pages_name_their_icon_and_browsers_asking_for_favicon_ico_find_it(client):
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in (
+        client.get("/").text
+    )
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/img/favicon.svg"
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("img/favicon.svg")

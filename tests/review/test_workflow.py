@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.urls import resolve, reverse
 
 from catalog import services
 from catalog.history import ref_url
 from catalog.models import Classification, Mitigation
-from review import workflow
+from review import permissions, views, workflow
 from review.accounts import profile_update
 from review.models import Proposal, ProposalApproval, ProposalEvent, ProposalKind, ProposalState
 from tests.factories import MitigationFactory
@@ -190,7 +192,7 @@ class TestApproval:
         proposal.refresh_from_db()
         created = proposal.mitigation
         assert created.name == "Independent pre-deployment audits of frontier models"
-        assert created.number == 9058  # the next free number after the demo's A9057
+        assert created.number == 9060  # the next free number after the demo's A9059
         assert created.classifications.get().node == node("3.1")
         assert created.history.get().history_ref == f"proposal:{proposal.pk}"
 
@@ -598,3 +600,96 @@ def test_a_mitigation_made_by_a_factory_can_be_proposed_on(contributor, curator)
     workflow.proposal_approve(proposal=proposal, actor=curator)
     mitigation.refresh_from_db()
     assert mitigation.name == "Renamed"
+
+
+# --------------------------------------------------------------------------- the table of actions
+
+
+class TestTheTableOfActions:
+    """``workflow.ACTIONS`` is the one list of actions: each row must be whole and agree with
+    the rules, the states, the URLs, the views and the buttons drawn from it."""
+
+    @pytest.mark.parametrize("name", list(workflow.ACTIONS))
+    def test_each_action_is_whole(self, name):
+        action = workflow.ACTIONS[name]
+        assert action.name == name
+        assert action.label and action.past
+        assert action.allowed_from
+        assert set(action.allowed_from) <= set(State.values)
+        assert action.note in ("", "optional", "required")
+        assert bool(action.note_prompt) == (action.note == "required")
+        assert action.style in ("primary", "secondary", "danger")
+        assert action.method in ("get", "post")
+        assert action.transition.__module__ == "review.workflow"
+        assert action.transition.__name__.startswith("proposal_")
+        assert action.own_view or action.done, "the generic view says what was done"
+
+    @pytest.mark.parametrize("name", list(workflow.ACTIONS))
+    def test_each_rule_is_a_named_permission_with_the_signature_the_table_says(self, name):
+        action = workflow.ACTIONS[name]
+        assert getattr(permissions, action.rule.__name__) is action.rule
+        takes_curator = "curator" in inspect.signature(action.rule).parameters
+        assert takes_curator == action.curator_rule
+
+    @pytest.mark.parametrize("name", list(workflow.ACTIONS))
+    def test_each_transition_takes_a_note_exactly_when_the_table_offers_one(self, name):
+        action = workflow.ACTIONS[name]
+        parameters = inspect.signature(action.transition).parameters
+        assert {"proposal", "actor"} <= set(parameters)
+        if not action.own_view:
+            assert ("note" in parameters) == bool(action.note)
+        if action.note != "required" and "note" in parameters:
+            assert parameters["note"].default == "", "an optional note has a default"
+
+    @pytest.mark.parametrize("name", list(workflow.ACTIONS))
+    def test_each_action_has_its_url_and_view(self, name):
+        action = workflow.ACTIONS[name]
+        path = reverse(action.url_name, args=[1])
+        assert path == f"/review/proposals/1/{action.slug}/"
+        match = resolve(path)
+        assert match.func is views.ACTION_VIEWS[name]
+        assert set(views.ACTION_VIEWS) == set(workflow.ACTIONS)
+
+    @pytest.mark.parametrize("name", list(workflow.BATCH_ACTIONS))
+    def test_each_batch_decision_has_its_url_view_and_prompt(self, name):
+        action = workflow.BATCH_ACTIONS[name]
+        assert bool(action.batch_note_prompt) == (action.note == "required")
+        assert action.method == "post" and not action.own_view
+        assert "note" in inspect.signature(action.transition).parameters
+        assert "notify" in inspect.signature(action.transition).parameters
+        path = reverse(action.batch_url_name, args=[1])
+        assert resolve(path).func is views.BATCH_ACTION_VIEWS[name]
+
+    def test_every_proposal_url_of_an_action_comes_from_the_table(self):
+        from review.urls import urlpatterns
+
+        routes = {
+            str(pattern.pattern): pattern.name
+            for pattern in urlpatterns
+            if str(pattern.pattern).startswith(("proposals/<int:pk>/", "batches/<int:pk>/"))
+        }
+        expected = {f"proposal-{a.slug}" for a in workflow.ACTIONS.values()}
+        expected |= {f"batch-{a.slug}" for a in workflow.BATCH_ACTIONS.values()}
+        assert set(routes.values()) - {"proposal-detail", "batch-detail"} == expected
+
+    def test_every_state_but_the_final_ones_offers_someone_an_action(self):
+        final = {State.APPROVED, State.REJECTED, State.WITHDRAWN}
+        for state in set(State.values) - final:
+            assert any(state in a.allowed_from and a.button for a in workflow.ACTIONS.values()), (
+                state
+            )
+        for state in final:
+            assert not any(
+                state in a.allowed_from and a.button for a in workflow.ACTIONS.values()
+            ), state
+
+    @pytest.mark.parametrize("name", [n for n, a in workflow.ACTIONS.items() if not a.own_view])
+    def test_a_wrong_state_is_refused_with_the_tables_words(self, name, contributor, curator):
+        action = workflow.ACTIONS[name]
+        proposal = new_proposal(contributor)
+        workflow.proposal_withdraw(proposal=proposal, actor=contributor)
+        proposal.refresh_from_db()
+        actor = curator if action.curator_rule else contributor
+        kwargs = {"note": "Because"} if action.note else {}
+        with pytest.raises(workflow.WrongState, match=f"cannot be {action.past} now"):
+            action.transition(proposal=proposal, actor=actor, **kwargs)

@@ -18,12 +18,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sync",
             action="store_true",
-            help="Bring records that already exist back in line with the fixtures.",
+            help=(
+                "Bring values the loader wrote earlier in line with newer fixtures. Values an "
+                "import, a curator or an admin wrote are never overwritten (--verbosity 2 "
+                "lists them)."
+            ),
         )
 
     def handle(self, *args, with_demo, sync, **options):
         report = load_reference_data(with_demo=with_demo, sync=sync)
-        for line in report.lines():
+        for line in report.lines(verbose=options["verbosity"] >= 2):
             self.stdout.write(line)
         if with_demo:
             self.stdout.write("")

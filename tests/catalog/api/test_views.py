@@ -415,11 +415,15 @@ class TestSources:
         assert body["links"]["self"] == f"http://testserver{url}"
         assert body["title"] == source.title
 
-    @pytest.mark.parametrize("short_ref", ["Nobody2099", "nul%00byte"])
-    def test_an_unknown_source_is_a_404(self, client, short_ref):
-        response = client.get(f"{API}sources/{short_ref}/")
+    def test_an_unknown_source_is_a_404(self, client):
+        response = client.get(f"{API}sources/Nobody2099/")
         assert response.status_code == 404
         assert response.json()["errors"][0]["parameter"] == "short_ref"
+
+    def test_a_nul_in_the_address_is_a_json_400(self, client):
+        response = client.get(f"{API}sources/nul%00byte/")
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["parameter"] == "path"
 
 
 class TestCoverage:
