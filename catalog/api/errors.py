@@ -49,6 +49,14 @@ class GoneError(ParameterError):
         super().__init__([(parameter, message)])
 
 
+class NotModified(Exception):
+    """Raised before any work when the client's copy is current; carries the 304."""
+
+    def __init__(self, response):
+        super().__init__("Not modified")
+        self.response = response
+
+
 def summary(problems: list[tuple[str, str]]) -> str:
     return " ".join(f"{parameter}: {message}" for parameter, message in problems)
 
@@ -74,6 +82,8 @@ def _problems_from(data) -> list[tuple[str, str]]:
 
 def exception_handler(exc, context):
     """DRF's handler, with its answer reshaped into :func:`body`."""
+    if isinstance(exc, NotModified):
+        return exc.response
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

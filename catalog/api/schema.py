@@ -22,8 +22,31 @@ PUBLIC_ID_PATTERN = r"^A[0-9]{1,7}(_[^/]+)?$"
 NO_NUL = r"^[^\u0000]*$"
 
 
+VALIDATORS = [
+    OpenApiParameter(
+        "ETag",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description="The catalog's version: send it back as If-None-Match to get 304 Not "
+        "Modified while nothing changed.",
+    ),
+    OpenApiParameter(
+        "Last-Modified",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description="When the catalog last changed (for If-Modified-Since).",
+    ),
+]
+
+
 class CatalogAutoSchema(AutoSchema):
-    """The project's schema class (``DEFAULT_SCHEMA_CLASS``)."""
+    """The project's schema class (``DEFAULT_SCHEMA_CLASS``): every answer carries the
+    catalog's version as validators (see ``views.CatalogAPIView``)."""
+
+    def get_override_parameters(self):
+        return [*super().get_override_parameters(), *VALIDATORS]
 
 
 def error(description: str) -> OpenApiResponse:
@@ -40,6 +63,11 @@ MOVED = OpenApiResponse(
     description="Another form of the public ID (MIT's A0983_Ref, or unpadded): the Location "
     "header gives the canonical address.",
 )
+NOT_MODIFIED = OpenApiResponse(
+    None,
+    description="Nothing changed since the version named by If-None-Match (or the time in "
+    "If-Modified-Since).",
+)
 GONE = error("The record was removed when the import that created it was reverted.")
 
 
@@ -51,7 +79,12 @@ def responses(ok, *extra: int) -> dict:
         404: NOT_FOUND,
         410: GONE,
     }
-    return {200: ok, **{code: described[code] for code in extra}, 429: THROTTLED}
+    return {
+        200: ok,
+        304: NOT_MODIFIED,
+        **{code: described[code] for code in extra},
+        429: THROTTLED,
+    }
 
 
 PUBLIC_ID = OpenApiParameter(

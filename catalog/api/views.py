@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,9 +14,10 @@ from catalog import coverage as coverage_chart
 from catalog import filters, selectors
 from catalog.models import parse_public_id
 from catalog.timeline import mitigation_timeline
+from catalog.version import catalog_version
 
 from . import serializers as s
-from .errors import GoneError, NotFoundError, ParameterError
+from .errors import GoneError, NotFoundError, NotModified, ParameterError
 from .pagination import CURSOR_PARAM, paginate
 from .schema import (
     COVERAGE_MAX_DEPTH,
@@ -77,10 +80,47 @@ def _moved(url: str) -> Response:
     return Response(status=301, headers={"Location": url})
 
 
+class CatalogAPIView(APIView):
+    """A read-only endpoint whose answers carry the catalog's version as validators.
+
+    Every answer is a function of the catalog's state, and every write to the catalog bumps
+    its version (:mod:`catalog.version`), so the version names the representation: ``ETag``
+    is the version's key and ``Last-Modified`` the time of the last write. A client that sends
+    them back (``If-None-Match`` / ``If-Modified-Since``) while nothing changed gets ``304 Not
+    Modified`` before any other query runs. Costs one query (the version) per request.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        current = catalog_version()
+        self.validators = (f'"{current.key}"', current.changed_at)
+        not_modified = get_conditional_response(
+            request,
+            etag=self.validators[0],
+            last_modified=_timestamp(current.changed_at),
+        )
+        if not_modified is not None:
+            raise NotModified(not_modified)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        validators = getattr(self, "validators", None)
+        if validators and response.status_code in (200, 304):
+            etag, changed_at = validators
+            response.headers.setdefault("ETag", etag)
+            if changed_at is not None:
+                response.headers.setdefault("Last-Modified", http_date(_timestamp(changed_at)))
+        return response
+
+
+def _timestamp(moment) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
 # --------------------------------------------------------------------------- the root
 
 
-class Root(APIView):
+class Root(CatalogAPIView):
     """Where everything is."""
 
     @extend_schema(
@@ -109,7 +149,7 @@ class Root(APIView):
 # --------------------------------------------------------------------------- mitigations
 
 
-class MitigationList(APIView):
+class MitigationList(CatalogAPIView):
     """The public list of mitigations, as JSON.
 
     Takes every parameter of the list page `/mitigations/` under the same name, through the
@@ -159,7 +199,7 @@ class MitigationList(APIView):
         return Response(data, headers=headers)
 
 
-class MitigationDetail(APIView):
+class MitigationDetail(CatalogAPIView):
     """One record, whatever its status, with its classifications in every taxonomy."""
 
     @extend_schema(
@@ -176,7 +216,7 @@ class MitigationDetail(APIView):
         return Response(s.MitigationSerializer(mitigation, context=_context(request)).data)
 
 
-class MitigationHistory(APIView):
+class MitigationHistory(CatalogAPIView):
     """Every change to a record and its classifications, newest first: who, when, why, what."""
 
     @extend_schema(
@@ -208,7 +248,7 @@ def _taxonomy_or_404(slug: str):
     return taxonomy
 
 
-class TaxonomyList(APIView):
+class TaxonomyList(CatalogAPIView):
     """The taxonomies and vocabularies a visitor may browse (all but retired ones)."""
 
     @extend_schema(
@@ -221,7 +261,7 @@ class TaxonomyList(APIView):
         return Response(s.TaxonomySerializer(taxonomies, many=True, context=_context(request)).data)
 
 
-class TaxonomyDetail(APIView):
+class TaxonomyDetail(CatalogAPIView):
     """One taxonomy (retired ones too)."""
 
     @extend_schema(
@@ -235,7 +275,7 @@ class TaxonomyDetail(APIView):
         return Response(s.TaxonomySerializer(taxonomy, context=_context(request)).data)
 
 
-class TaxonomyNodes(APIView):
+class TaxonomyNodes(CatalogAPIView):
     """Every node of a taxonomy, flat, depth-first, with its count of active mitigations."""
 
     @extend_schema(
@@ -251,7 +291,7 @@ class TaxonomyNodes(APIView):
         return Response(s.TaxonomyNodesSerializer(data, context=_context(request)).data)
 
 
-class TaxonomyTree(APIView):
+class TaxonomyTree(CatalogAPIView):
     """A taxonomy's nodes as a tree: the top-level nodes, each with its children."""
 
     @extend_schema(
@@ -267,7 +307,7 @@ class TaxonomyTree(APIView):
         return Response(s.TaxonomyTreeSerializer(data, context=_context(request)).data)
 
 
-class TaxonomyNodeDetail(APIView):
+class TaxonomyNodeDetail(CatalogAPIView):
     """One node with its subtree."""
 
     @extend_schema(
@@ -288,7 +328,7 @@ class TaxonomyNodeDetail(APIView):
 # --------------------------------------------------------------------------- sources
 
 
-class SourceList(APIView):
+class SourceList(CatalogAPIView):
     """Every source document, by short reference."""
 
     @extend_schema(
@@ -301,7 +341,7 @@ class SourceList(APIView):
         return Response(s.SourceSerializer(sources, many=True, context=_context(request)).data)
 
 
-class SourceDetail(APIView):
+class SourceDetail(CatalogAPIView):
     """One source document."""
 
     @extend_schema(
@@ -348,7 +388,7 @@ def coverage_data(chart: coverage_chart.Chart) -> dict:
     }
 
 
-class Coverage(APIView):
+class Coverage(CatalogAPIView):
     """Active mitigations per node of a taxonomy (rows) and per source document or vocabulary
     node (columns), a node counting its whole subtree: the numbers of the coverage chart."""
 

@@ -210,13 +210,14 @@ class TestMitigationList:
     def test_the_query_count_does_not_grow_with_the_page_or_the_catalog(
         self, client, django_assert_num_queries
     ):
-        # taxonomies, nodes, sources (the FilterSet); the page; its classifications; the count
-        with django_assert_num_queries(6):
+        # the catalog version; taxonomies, nodes, sources (the FilterSet); the page; its
+        # classifications; the count
+        with django_assert_num_queries(7):
             client.get(LIST, {"per_page": 100})
         MitigationFactory.create_batch(30, placements=place(node("airm-preliminary", "3.1")))
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(7):
             response = client.get(LIST, {"per_page": 100, "airm-preliminary": "3"})
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(7):
             client.get(response.json()["next"] or LIST)
 
     def test_text_comes_back_as_it_was_written(self, client):
@@ -298,9 +299,10 @@ class TestMitigationDetail:
         assert response.status_code == 410
         assert response.json()["errors"][0]["parameter"] == "id"
 
-    def test_two_queries(self, client, django_assert_num_queries):
+    def test_three_queries(self, client, django_assert_num_queries):
         mitigation = Mitigation.objects.get(name="Adversarial training")
-        with django_assert_num_queries(2):
+        # the catalog version, the record, its classifications
+        with django_assert_num_queries(3):
             client.get(f"{LIST}{mitigation.public_id}/")
 
 
@@ -524,6 +526,60 @@ class TestAcrossTheApi:
         for _ in range(5):
             assert client.get(API).status_code == 200
         assert client.get(API).status_code == 429
+
+
+class TestValidators:
+    """ETag and Last-Modified name the catalog's version; a client's current copy is a 304."""
+
+    URLS = [LIST, f"{LIST}?airm-preliminary=3.1", f"{API}taxonomies/", f"{API}coverage/"]
+
+    @pytest.mark.parametrize("url", URLS)
+    def test_a_current_copy_is_not_sent_again(self, client, url, django_assert_num_queries):
+        first = client.get(url)
+        assert first.status_code == 200
+        etag = first["ETag"]
+        assert etag.startswith('"') and etag.endswith('"')
+        with django_assert_num_queries(1):  # the version, nothing else
+            again = client.get(url, headers={"if-none-match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again["ETag"] == etag
+
+    def test_every_write_changes_the_etag(self, client, curator):
+        mitigation = Mitigation.objects.get(name="Adversarial training")
+        url = f"{LIST}{mitigation.public_id}/"
+        etag = client.get(url)["ETag"]
+        services.mitigation_update(
+            mitigation=mitigation, data={"name": "Renamed"}, actor=curator, reason="R"
+        )
+        response = client.get(url, headers={"if-none-match": etag})
+        assert response.status_code == 200
+        assert response.json()["name"] == "Renamed"
+        assert response["ETag"] != etag
+
+    def test_last_modified_is_the_time_of_the_last_write(self, client, curator):
+        from django.utils.http import http_date
+
+        from catalog.version import catalog_version
+
+        services.mitigation_retire(
+            mitigation=Mitigation.objects.first(), actor=curator, reason="Out"
+        )
+        response = client.get(LIST)
+        changed_at = catalog_version().changed_at
+        assert response["Last-Modified"] == http_date(int(changed_at.timestamp()))
+        since = client.get(LIST, headers={"if-modified-since": response["Last-Modified"]})
+        assert since.status_code == 304
+
+    def test_errors_carry_no_validators(self, client):
+        response = client.get(LIST, {"year_min": "soon"})
+        assert response.status_code == 400
+        assert "ETag" not in response
+
+    def test_cross_origin_readers_may_read_the_validators(self, client):
+        response = client.get(LIST, headers={"origin": "https://elsewhere.example"})
+        exposed = response["Access-Control-Expose-Headers"]
+        assert "ETag" in exposed and "Last-Modified" in exposed
 
 
 class TestSchemaAndDocs:
