@@ -2,7 +2,6 @@
 namespace ``api`` (so ``reverse("api:mitigation-list")``)."""
 
 from django.urls import path
-from django.views.generic import TemplateView
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -24,8 +23,8 @@ class SchemaView(SpectacularAPIView):
 urlpatterns = [
     path("", views.Root.as_view(), name="root"),
     path("schema/", SchemaView.as_view(), name="schema"),
-    path("docs/", TemplateView.as_view(template_name="api/docs.html"), name="docs"),
-    path("redoc/", TemplateView.as_view(template_name="api/redoc.html"), name="redoc"),
+    path("docs/", views.DocsPage.as_view(template_name="api/docs.html"), name="docs"),
+    path("redoc/", views.DocsPage.as_view(template_name="api/redoc.html"), name="redoc"),
     path("mitigations/", views.MitigationList.as_view(), name="mitigation-list"),
     path("mitigations/<public_id:id>/", views.MitigationDetail.as_view(), name="mitigation-detail"),
     path(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
+from django.utils.csp import CSP, build_policy
 from django.utils.http import http_date
+from django.views.generic import TemplateView
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -115,6 +117,36 @@ class CatalogAPIView(APIView):
 
 def _timestamp(moment) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+class DocsPage(TemplateView):
+    """Swagger UI or Redoc, from the site's own static files, under a policy that lets the
+    page load nothing from elsewhere (Redoc's footer links a logo on Redocly's server: the
+    browser is not allowed to fetch it). The tools set inline styles and Redoc starts its
+    search in a worker made from a blob, hence those two allowances, on these pages only.
+    """
+
+    policy = {
+        "default-src": [CSP.SELF],
+        "script-src": [CSP.SELF],
+        "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+        "img-src": [CSP.SELF, "data:"],
+        "font-src": [CSP.SELF, "data:"],
+        "connect-src": [CSP.SELF],
+        "worker-src": [CSP.SELF, "blob:"],
+        "object-src": [CSP.NONE],
+        "base-uri": [CSP.NONE],
+        "frame-ancestors": [CSP.NONE],
+        "form-action": [CSP.SELF],
+    }
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response.headers[str(CSP.HEADER_ENFORCE)] = build_policy(self.policy)
+        return response
 
 
 # --------------------------------------------------------------------------- the root

@@ -620,6 +620,15 @@ class TestSchemaAndDocs:
         assert "<style" not in text
         assert "/static/drf_spectacular_sidecar/" in text
 
+    @pytest.mark.parametrize("page", ["docs/", "redoc/"])
+    def test_the_documentation_may_load_nothing_from_elsewhere(self, client, page):
+        policy = client.get(f"{API}{page}")["Content-Security-Policy"]
+        directives = dict(item.strip().split(" ", 1) for item in policy.split(";"))
+        assert directives["default-src"] == "'self'"
+        assert directives["script-src"] == "'self'"
+        assert directives["img-src"] == "'self' data:"
+        assert directives["connect-src"] == "'self'"
+
     def test_a_record_page_offers_its_json(self, client):
         mitigation = Mitigation.objects.get(name="Adversarial training")
         text = client.get(mitigation.get_absolute_url()).text
