@@ -53,6 +53,11 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_tasks_db",
+    "django.contrib.sitemaps",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "catalog",
     "review",
 ]
@@ -65,6 +70,7 @@ MIDDLEWARE = [
     # Before anything reads a cookie, a parameter or the body (see airm_site/middleware.py).
     "airm_site.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -372,3 +378,50 @@ REVIEW_BULK_MAX_PROPOSALS = int(os.environ.get("REVIEW_BULK_MAX_PROPOSALS", "500
 SITE_URL = (
     os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
 ).rstrip("/")
+
+# The read API (/api/v1/, catalog/api/): Django REST framework, JSON only, described by an
+# OpenAPI 3 schema (drf-spectacular; Swagger UI and Redoc served from the sidecar package's
+# static files, nothing from the internet). Anonymous clients are throttled per address through
+# the cache (API_THROTTLE_ANON, e.g. "120/minute"; signed-in users API_THROTTLE_USER; an empty
+# value turns a throttle off). Any origin may read it (CORS, GET only, no credentials).
+API_THROTTLE_ANON = os.environ.get("API_THROTTLE_ANON", "120/minute")
+API_THROTTLE_USER = os.environ.get("API_THROTTLE_USER", "600/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "catalog.api.negotiation.JSONOnly",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "catalog.api.throttling.AnonymousThrottle",
+        "catalog.api.throttling.UserThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "catalog.api.schema.CatalogAutoSchema",
+    "EXCEPTION_HANDLER": "catalog.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AIRM Curator API",
+    "DESCRIPTION": (
+        "Read-only access to the catalog of AI risk mitigations: records with their "
+        "classifications and history, taxonomies, source documents and the coverage matrix. "
+        "The mitigation list takes the same filter, search and sort parameters as the "
+        "public list page `/mitigations/` and returns the same records in the same order."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema lists today's taxonomies and sources as parameter values, so building it
+    # reads the database: not something `check --deploy` can do before `migrate`. The test
+    # suite builds and checks the schema instead (tests/catalog/api/).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
+}
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Retry-After", "Link"]

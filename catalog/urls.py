@@ -1,7 +1,9 @@
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, register_converter
 
-from . import views
+from . import feeds, views
 from .jobs import views as job_views
+from .sitemaps import SITEMAPS
 
 
 class PublicIdConverter:
@@ -34,6 +36,19 @@ class ExportFormatConverter:
 
 register_converter(ExportFormatConverter, "export_format")
 
+
+class CitationFormatConverter:
+    regex = r"bib|ris|json"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(CitationFormatConverter, "citation_format")
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("mitigations/", views.mitigation_list, name="mitigation-list"),
@@ -43,6 +58,11 @@ urlpatterns = [
         name="mitigation-export",
     ),
     path("mitigations/<public_id:public_id>/", views.mitigation_detail, name="mitigation-detail"),
+    path(
+        "mitigations/<public_id:public_id>/cite.<citation_format:fmt>",
+        views.mitigation_citation,
+        name="mitigation-citation",
+    ),
     path("taxonomies/", views.taxonomy_list, name="taxonomy-list"),
     path("taxonomies/<slug:slug>/", views.taxonomy_detail, name="taxonomy-detail"),
     path("sources/", views.source_list, name="source-list"),
@@ -54,4 +74,18 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", job_views.job_retry_view, name="job-retry"),
     path("coverage/download.csv", views.coverage_download, name="coverage-download"),
     path("about/", views.about, name="about"),
+    path("feed/", feeds.ChangesFeed(), name="feed-changes"),
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "catalog:sitemap-section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<slug:section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap-section",
+    ),
+    path("robots.txt", views.robots_txt, name="robots"),
 ]
