@@ -387,7 +387,7 @@ def _validate_placements(placements: list, taxonomy: Taxonomy | None, field: str
             raise ValidationError({"reasoning": "Keep the reasoning under 1000 characters."})
 
 
-def _validate_text(changes: dict) -> None:
+def _validate_text(changes: Mapping[str, Any]) -> None:
     """The proposed name, definition and section as the record's own fields validate them
     (lengths, NUL characters), so that a proposal never holds what could not be applied."""
     errors = {}
@@ -395,7 +395,9 @@ def _validate_text(changes: dict) -> None:
         value = changes.get(name)
         if isinstance(value, str) and value:
             try:
-                Mitigation._meta.get_field(name).run_validators(value)
+                field = Mitigation._meta.get_field(name)
+                assert isinstance(field, models.Field)
+                field.run_validators(value)
             except ValidationError as error:
                 errors[name] = error.messages
     if errors:

@@ -157,10 +157,6 @@ def _note(name: str, note: str, *, prompt: str = "") -> str:
     return note
 
 
-def _required_note(note: str, message: str) -> str:
-    return _note(note, required=message)
-
-
 def _after_commit(function, *args) -> None:
     transaction.on_commit(lambda: function(*args))
 
