@@ -681,7 +681,7 @@ class Job(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # The final report: {"lines": [[level, text], ...], "url": where to go next}.
     result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    error = text_field(limits.NOTE, blank=True, help_text="Why the last attempt failed.")
     next_url = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -690,6 +690,7 @@ class Job(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=JobStatus.values), name="catalog_job_status_valid"
             ),
+            *length_constraints("catalog_job", error=limits.NOTE),
         ]
 
     def __str__(self):
