@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 NUL = "\x00"
 # What a multipart upload adds to the file: boundaries, part headers, the other form fields.
@@ -33,17 +34,29 @@ def body_limit(request) -> tuple[int, str]:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE, "DATA_UPLOAD_MAX_MEMORY_SIZE"
 
 
-def _has_nul(request) -> str:
-    """Which part of the request holds a NUL character, or ``""``."""
+def _has_nul(request) -> tuple[str, str]:
+    """Which part of the request holds a NUL character, and its name for an API error
+    (``("the query parameter “q”", "q")``); ``("", "")`` when none does."""
     if NUL in request.path_info or NUL in request.path:
-        return "the address"
+        return "the address", "path"
     for key, values in request.GET.lists():
         if NUL in key or any(NUL in value for value in values):
-            return f"the query parameter “{key.replace(NUL, '')}”"
+            name = key.replace(NUL, "")
+            return f"the query parameter “{name}”", name
     for key, value in request.COOKIES.items():
         if NUL in key or NUL in value:
-            return "a cookie"
-    return ""
+            return "a cookie", "cookie"
+    return "", ""
+
+
+def _api_refusal(request, status: int, problem: str, parameter: str):
+    """The refusal as the API's JSON error (see catalog.api.errors) under ``/api/``."""
+    if not request.path.startswith("/api/"):
+        return None
+    from catalog.api.errors import body, summary
+
+    problems = [(parameter, problem)]
+    return JsonResponse(body(status, summary(problems), problems), status=status)
 
 
 class RequestGuardMiddleware:
@@ -51,15 +64,13 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        where = _has_nul(request)
+        where, parameter = _has_nul(request)
         if where:
-            return render(
-                request,
-                "400.html",
-                {"problem": f"The request has a NUL character in {where}, which nothing here "
-                 "accepts."},
-                status=400,
-            )  # fmt: skip
+            problem = f"The request has a NUL character in {where}, which nothing here accepts."
+            api = _api_refusal(request, 400, problem, parameter)
+            if api is not None:
+                return api
+            return render(request, "400.html", {"problem": problem}, status=400)
         declared = request.META.get("CONTENT_LENGTH") or "0"
         try:
             length = int(declared)
@@ -114,6 +125,7 @@ MFA_SETUP_URL_NAMES = (
     "mfa_generate_recovery_codes",
     "mfa_download_recovery_codes",
     "mfa_add_webauthn",
+    "mfa_list_webauthn",
     "mfa_reauthenticate",
     "account_reauthenticate",
     "account_logout",
@@ -133,7 +145,7 @@ class RequireMFAMiddleware:
         if (
             settings.REQUIRE_MFA_FOR_STAFF
             and not request.path.startswith(settings.STATIC_URL)
-            and request.path not in {reverse(name) for name in MFA_SETUP_URL_NAMES}
+            and request.path not in _setup_paths()
             and _needs_second_factor(request)
         ):
             messages.warning(
@@ -143,6 +155,16 @@ class RequireMFAMiddleware:
             )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+def _setup_paths() -> set[str]:
+    paths = set()
+    for name in MFA_SETUP_URL_NAMES:
+        try:
+            paths.add(reverse(name))
+        except NoReverseMatch:  # e.g. security keys when MFA_WEBAUTHN is off
+            continue
+    return paths
 
 
 def _needs_second_factor(request) -> bool:

@@ -3,6 +3,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_safe
+from django.views.generic import RedirectView
 
 from .health import healthz
 
@@ -22,5 +23,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("review/", include("review.urls")),
+    path("api/v1/", include("catalog.api.urls")),
+    path("api/", RedirectView.as_view(url="/api/v1/", permanent=False)),
     path("", include("catalog.urls")),
 ]
+
+# JSON errors under /api/, the usual pages elsewhere.
+handler404 = "catalog.views.page_not_found"
+handler500 = "catalog.views.server_error"

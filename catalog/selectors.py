@@ -728,3 +728,36 @@ def history_list_recent_changes(limit: int = 10) -> list[RecentChange]:
     for change in latest:
         change.user = users.get(change.user)
     return latest
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def mitigation_list_rows_for_api(queryset: QuerySet[Mitigation]) -> QuerySet[Mitigation]:
+    """:func:`mitigation_list_rows` with ``merged_into_number`` (the target's public ID
+    number, or None), read by the same query as the rows."""
+    return mitigation_list_rows(queryset).annotate(merged_into_number=F("merged_into__number"))
+
+
+def mitigation_get_for_api(number: int) -> Mitigation | None:
+    """One mitigation (any status) as the API shows it (two queries)."""
+    return mitigation_list_rows_for_api(Mitigation.objects.filter(number=number)).first()
+
+
+def source_get_with_count(short_ref: str) -> SourceDocument | None:
+    """One source document with ``active_count`` (one query)."""
+    if "\x00" in short_ref:
+        return None  # no short reference holds one, and PostgreSQL refuses it in a query
+    return source_list_with_counts().filter(short_ref=short_ref).first()
+
+
+def taxonomy_levels(slug: str) -> int:
+    """How many levels deep the taxonomy ``slug``'s tree goes (0: no such taxonomy or no
+    nodes). One query."""
+    paths = TaxonomyNode.objects.filter(taxonomy__slug=slug).values_list("path", flat=True)
+    return max((path.strip("/").count("/") + 1 for path in paths), default=0)
+
+
+def mitigation_get_with_source(number: int) -> Mitigation | None:
+    """One mitigation (any status) with its source document (one query)."""
+    return Mitigation.objects.select_related("source").filter(number=number).first()

@@ -232,3 +232,12 @@ def mitigation_timeline(mitigation: Mitigation) -> list[TimelineEntry]:
             entry.proposed_by = about.proposed_by
             entry.approved_by = about.approved_by
     return list(reversed(entries))
+
+
+def history_row_changes(row, previous) -> list[FieldChange]:
+    """The field-level changes of one history row of a mitigation or a classification
+    against ``previous`` (the same object's row before it, or None): what a timeline entry
+    lists, for readers of single rows such as the change feeds."""
+    if isinstance(row, Classification.history.model):
+        return _classification_changes(row, previous)
+    return _mitigation_changes(row, previous)

@@ -1,6 +1,9 @@
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, register_converter
 
-from . import views
+from . import feeds, views
+from .jobs import views as job_views
+from .sitemaps import SITEMAPS
 
 
 class PublicIdConverter:
@@ -33,6 +36,19 @@ class ExportFormatConverter:
 
 register_converter(ExportFormatConverter, "export_format")
 
+
+class CitationFormatConverter:
+    regex = r"bib|ris|json"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(CitationFormatConverter, "citation_format")
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("mitigations/", views.mitigation_list, name="mitigation-list"),
@@ -42,12 +58,34 @@ urlpatterns = [
         name="mitigation-export",
     ),
     path("mitigations/<public_id:public_id>/", views.mitigation_detail, name="mitigation-detail"),
+    path(
+        "mitigations/<public_id:public_id>/cite.<citation_format:fmt>",
+        views.mitigation_citation,
+        name="mitigation-citation",
+    ),
     path("taxonomies/", views.taxonomy_list, name="taxonomy-list"),
     path("taxonomies/<slug:slug>/", views.taxonomy_detail, name="taxonomy-detail"),
     path("sources/", views.source_list, name="source-list"),
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
     path("coverage/", views.coverage, name="coverage"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/progress/", job_views.job_progress, name="job-progress"),
+    path("jobs/<int:pk>/retry/", job_views.job_retry_view, name="job-retry"),
     path("coverage/download.csv", views.coverage_download, name="coverage-download"),
     path("about/", views.about, name="about"),
+    path("feed/", feeds.ChangesFeed(), name="feed-changes"),
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "catalog:sitemap-section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<slug:section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap-section",
+    ),
+    path("robots.txt", views.robots_txt, name="robots"),
 ]

@@ -1,13 +1,16 @@
 """The public pages of the catalog: read-only, GET only, no account needed."""
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_safe
 
-from . import charts, exports, filters, selectors
+from . import charts, citations, exports, feeds, filters, selectors
 from . import coverage as coverage_chart
+from .api import errors as api_errors
 from .models import Taxonomy, parse_public_id
 
 
@@ -49,10 +52,19 @@ def about(request):
 
 
 def _render_list(request, browse):
+    query = browse.state.query
+    api_url = reverse("api:mitigation-list")
     return render(
         request,
         "catalog/mitigation_list.html",
-        {"browse": browse, "sorts": filters.SORTS, "page_sizes": filters.PAGE_SIZES},
+        {
+            "browse": browse,
+            "sorts": filters.SORTS,
+            "page_sizes": filters.PAGE_SIZES,
+            "api_url": f"{api_url}?{query}" if query else api_url,
+            "feed_url": feeds.changes_feed_url(feeds.feed_params(browse.filterset, request.GET)),
+            "default_feed_url": feeds.changes_feed_url(),
+        },
         status=200 if browse.is_valid else 400,
     )
 
@@ -104,6 +116,10 @@ def mitigation_detail(request, public_id):
         # MIT's "A0983_Gipiškis2024" or an unpadded "A983": one canonical address per record.
         return redirect(mitigation, permanent=True)
     page = selectors.mitigation_page(mitigation)
+    permalink = request.build_absolute_uri(mitigation.get_absolute_url())
+    citation = citations.mitigation_citation(
+        mitigation, url=permalink, accessed=timezone.localdate()
+    )
     return render(
         request,
         "catalog/mitigation_detail.html",
@@ -111,11 +127,33 @@ def mitigation_detail(request, public_id):
             "mitigation": mitigation,
             "page": page,
             "classifications": page.classifications,
-            "permalink": request.build_absolute_uri(mitigation.get_absolute_url()),
+            "permalink": permalink,
             "today": timezone.localdate(),
             "panels": settings.CATALOG_MITIGATION_PANELS,
+            "citation_text": citations.plain_text(citation),
+            "citation_formats": citations.rendered(citation),
+            "feed_url": feeds.changes_feed_url([("record", mitigation.public_id)]),
         },
     )
+
+
+@require_safe
+def mitigation_citation(request, public_id, fmt):
+    """The record's citation as a BibTeX, RIS or CSL-JSON file."""
+    number = parse_public_id(public_id)
+    mitigation = selectors.mitigation_get_with_source(number) if number else None
+    if mitigation is None:
+        return _mitigation_gone(request, number, public_id)
+    if public_id != mitigation.public_id:
+        return redirect(
+            "catalog:mitigation-citation", public_id=mitigation.public_id, fmt=fmt, permanent=True
+        )
+    citation = citations.mitigation_citation(
+        mitigation,
+        url=request.build_absolute_uri(mitigation.get_absolute_url()),
+        accessed=timezone.localdate(),
+    )
+    return citations.download(citation, fmt, filename=mitigation.public_id)
 
 
 def _mitigation_gone(request, number, public_id):
@@ -172,6 +210,7 @@ def source_detail(request, short_ref):
             "source": source,
             "source_page": selectors.source_page(source, request.GET.get("page")),
             "list_url": filters.list_url([("source", source.short_ref)]),
+            "feed_url": feeds.changes_feed_url([("source", source.short_ref)]),
             "category_chart": charts.category_chart(
                 f"{source.short_ref}'s mitigations per category",
                 selectors.top_level_counts(selectors.source_mitigations(source)),
@@ -218,3 +257,33 @@ def coverage(request):
         {"chart": chart, "error": error},
         status=400 if error else 200,
     )
+
+
+@require_safe
+def robots_txt(request):
+    """Crawlers may read every public page; not the admin, accounts, review or downloads."""
+    sitemap = request.build_absolute_uri(reverse("catalog:sitemap"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /accounts/",
+        "Disallow: /review/",
+        "Disallow: /mitigations/download.",
+        "Allow: /",
+        "",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+def page_not_found(request, exception):
+    """404: JSON under ``/api/`` (the API's error shape), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return api_errors.json_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return api_errors.json_server_error()
+    return defaults.server_error(request)

@@ -387,10 +387,28 @@ def _validate_placements(placements: list, taxonomy: Taxonomy | None, field: str
             raise ValidationError({"reasoning": "Keep the reasoning under 1000 characters."})
 
 
+def _validate_text(changes: Mapping[str, Any]) -> None:
+    """The proposed name, definition and section as the record's own fields validate them
+    (lengths, NUL characters), so that a proposal never holds what could not be applied."""
+    errors = {}
+    for name in ("name", "definition", "section_path"):
+        value = changes.get(name)
+        if isinstance(value, str) and value:
+            try:
+                field = Mitigation._meta.get_field(name)
+                assert isinstance(field, models.Field)
+                field.run_validators(value)
+            except ValidationError as error:
+                errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 def validate(
     *, kind: str, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: AnyChanges
 ) -> None:
     """Refuse a change that could not be applied, naming the field at fault."""
+    _validate_text(changes)
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationError({"kind": f"Unknown kind of proposal: {kind}."})

@@ -10,6 +10,7 @@ from typing import cast
 
 from django import forms
 
+from catalog import limits
 from catalog.models import (
     Mitigation,
     SourceDocument,
@@ -96,7 +97,7 @@ class ProposalForm(forms.Form):
     rationale = forms.CharField(
         label="Rationale",
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=5000,
+        max_length=limits.NOTE,
         help_text="Why should this change be made? Curators read this first.",
         error_messages={"required": "Say why this change should be made."},
     )
@@ -118,7 +119,7 @@ class QuoteMixin(forms.Form):
         label="Quoted passage of the source (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        max_length=5000,
+        max_length=limits.NOTE,
         help_text="The words of the source that support the change.",
     )
 
@@ -128,6 +129,7 @@ class _RecordFields(forms.Form):
     definition = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
+        max_length=limits.DEFINITION,
         help_text="The source's wording; may be empty.",
     )
     source = forms.ModelChoiceField(
@@ -359,7 +361,7 @@ class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=10_000,
+        max_length=limits.COMMENT,
         error_messages={"required": "Write a comment first."},
     )
 
@@ -379,7 +381,7 @@ class BatchRationaleForm(forms.Form):
     rationale = forms.CharField(
         label="Why these changes?",
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=5000,
+        max_length=limits.NOTE,
         help_text="Copied to every proposal of the batch; curators read it first.",
         error_messages={
             "required": "Say why these changes should be made: the note goes with every one."

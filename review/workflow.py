@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog import limits
 from catalog.models import Mitigation, Taxonomy
 from catalog.roles import display_name, is_curator
 from catalog.validation import error_text
@@ -149,6 +150,10 @@ def _note(name: str, note: str, *, prompt: str = "") -> str:
     action = ACTIONS[name]
     if action.note == "required" and not note:
         raise ValidationError({"note": prompt or action.note_prompt})
+    if len(note) > limits.NOTE:
+        raise ValidationError(
+            {"note": f"Keep the note under {limits.NOTE:,} characters (it has {len(note):,})."}
+        )
     return note
 
 
@@ -840,12 +845,12 @@ class BatchOutcome:
 
 
 def proposal_batch_decide(
-    *, batch: ProposalBatch, actor, action: str, note: str = ""
+    *, batch: ProposalBatch, actor, action: str, note: str = "", progress=None
 ) -> BatchOutcome:
     """Decide each proposal of ``batch`` awaiting review by the usual transition (one of
     :data:`BATCH_ACTIONS`), each in its own transaction: one refused (the record changed since,
     someone else was faster, the change cannot be applied) is reported and leaves the others
-    alone."""
+    alone. ``progress(done, total)`` is told before each proposal (a background job's bar)."""
     decision = BATCH_ACTIONS[action]
     _require(permissions.can_decide_batch(actor, batch))
     note = _note(action, note, prompt=decision.batch_note_prompt)
@@ -860,7 +865,9 @@ def proposal_batch_decide(
             "is back with its author. Nothing was done."
         )
     outcome = BatchOutcome(batch, action)
-    for proposal in proposals:
+    for done, proposal in enumerate(proposals):
+        if progress is not None:
+            progress(done, len(proposals))
         try:
             result = decision.transition(proposal=proposal, actor=actor, note=note, notify=False)
         except StaleBase as error:

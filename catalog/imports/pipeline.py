@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from .. import services
+from .. import limits, services
 from ..models import (
     Classification,
     DocType,
@@ -58,6 +58,8 @@ SOURCE_HINT = (
 )
 TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
+# The longest text any field holds (catalog.limits.ABSTRACT).
+SHOWN_VALUE_MAX = limits.ABSTRACT
 NUL_MESSAGE = (
     "This cell holds a NUL character (shown as \ufffd), which cannot be stored. Remove it."
 )
@@ -167,6 +169,14 @@ class ImportReport:
             f"{counts[RowAction.CHANGED]:,} changed, {counts[RowAction.UNCHANGED]:,} unchanged, "
             f"{counts[RowAction.ERROR]:,} with errors"
         )
+
+
+def _shown(value):
+    """A value as a preview keeps it: text longer than any field may hold (so the row is in
+    error anyway) is cut, so that a 15 MB cell is never stored in a preview or shown again."""
+    if isinstance(value, str) and len(value) > SHOWN_VALUE_MAX:
+        return f"{value[:SHOWN_VALUE_MAX]}… ({len(value):,} characters in all)"
+    return value
 
 
 def _chunked(iterable: Iterable, size: int) -> Iterator[list]:
@@ -345,7 +355,11 @@ class Importer:
             self.failed = True
         plan.action = outcome.action
         plan.changes = [
-            CellChange(self.mapping.heading(self.field_names.get(c.field, c.field)), c.old, c.new)
+            CellChange(
+                self.mapping.heading(self.field_names.get(c.field, c.field)),
+                _shown(c.old),
+                _shown(c.new),
+            )
             for c in outcome.changes
         ]
         plan.fields = [c.field for c in outcome.changes]

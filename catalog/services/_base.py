@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from .. import version
+from .. import limits, version
 from ..history import change_context
 from ..models import (
     TaxonomyNode,
@@ -61,6 +61,9 @@ def _unit_of_work(*, actor, reason: str, ref: str = ""):
     """
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Say why this change is made."})
+    if len(reason.strip()) > limits.REASON:
+        message = f"Keep the reason under {limits.REASON:,} characters."
+        raise ValidationError({"reason": message})
     with transaction.atomic(), change_context(actor=actor, reason=reason.strip(), ref=ref):
         yield
         version.bump()
