@@ -68,6 +68,22 @@ def test_review_notifications_print_whole_links_and_readable_letters(
     assert "=\n" not in text and "=C5" not in text
 
 
+def test_an_html_alternative_is_mentioned_and_the_plain_text_shown():
+    from django.core.mail import EmailMultiAlternatives
+
+    message = EmailMultiAlternatives(
+        subject="Both", body="Plain: https://example.org/" + "y" * 100, to=["a@example.org"]
+    )
+    message.attach_alternative("<p>HTML version</p>", "text/html")
+    text = printed(message)
+    assert "https://example.org/" + "y" * 100 in text
+    assert "[text/html alternative: not shown]" in text
+    assert "HTML version" not in text
+    html_only = EmailMessage(subject="HTML", body="<p>Only HTML</p>", to=["a@example.org"])
+    html_only.content_subtype = "html"
+    assert "<p>Only HTML</p>" in printed(html_only)
+
+
 def test_every_part_is_decoded_and_attachments_are_only_named():
     message = EmailMessage(
         subject="Ünïcode subject",

@@ -33,15 +33,13 @@ def test_a_reclassification_is_proposed_reviewed_updated_and_approved(person, li
     )
     # The current classification is chosen, and every node shows its definition.
     expect(picker.get_by_role("radio", name=re.compile(r"^2\.3 Model Safety"))).to_be_checked()
-    testing_name = re.compile(r"^3\.1 Testing & Auditing")
-    testing = picker.get_by_role("radio", name=testing_name)
+    testing = re.compile(r"^3\.1 Testing & Auditing")
     definition = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="3.1").definition
-    # ``has`` is looked for inside each option, so it names the radio from the page, not the picker.
-    option = picker.locator(
-        ".node-picker__option", has=author.get_by_role("radio", name=testing_name)
+    option = picker.locator(".node-picker__option").filter(
+        has=author.get_by_role("radio", name=testing)
     )
     expect(option).to_contain_text(definition)
-    testing.check()
+    picker.get_by_role("radio", name=testing).check()
     author.get_by_label("Rationale").fill("Adversarial training is evaluated like red teaming.")
     author.get_by_role("button", name="Submit for review").click()
     expect(author.locator(".messages")).to_contain_text("your proposal is in the review queue")
