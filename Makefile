@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 
 WEB_CONCURRENCY ?= 2
 
-.PHONY: help install run serve worker migrate demo test test-postgres lint format lock bench clean
+.PHONY: help install run serve worker migrate demo test test-postgres lint typecheck format lock bench clean
 
 help:
 	@echo "make run            install, migrate, load reference + demo data, serve on :$(PORT)"
@@ -24,7 +24,8 @@ help:
 	@echo "make worker         production: the background worker (run beside make serve)"
 	@echo "make test           run the whole test suite (DATABASE_URL selects the database)"
 	@echo "make test-postgres  the whole suite against PostgreSQL on 127.0.0.1:5432"
-	@echo "make lint           ruff check and format check"
+	@echo "make lint           ruff check, format check, mypy, migrations in step"
+	@echo "make typecheck      mypy on the typed core (see CONTRIBUTING.md)"
 	@echo "make lock           re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock
@@ -65,15 +66,22 @@ worker: install
 	@test -n "$$SECRET_KEY" || { echo "make worker needs SECRET_KEY: see README, Deploying." >&2; exit 1; }
 	DEBUG=0 exec $(BIN)/python manage.py db_worker --no-reload
 
+# The suite's settings (tests/settings.py) need nothing from the environment: plain `pytest`
+# works the same.
 test: install
-	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres: install
-	DEBUG=1 DATABASE_URL=$${DATABASE_URL:-postgres://root@127.0.0.1:5432/airm} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-postgres://root@127.0.0.1:5432/airm} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

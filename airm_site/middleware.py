@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 NUL = "\x00"
 # What a multipart upload adds to the file: boundaries, part headers, the other form fields.
@@ -125,6 +125,7 @@ MFA_SETUP_URL_NAMES = (
     "mfa_generate_recovery_codes",
     "mfa_download_recovery_codes",
     "mfa_add_webauthn",
+    "mfa_list_webauthn",
     "mfa_reauthenticate",
     "account_reauthenticate",
     "account_logout",
@@ -144,7 +145,7 @@ class RequireMFAMiddleware:
         if (
             settings.REQUIRE_MFA_FOR_STAFF
             and not request.path.startswith(settings.STATIC_URL)
-            and request.path not in {reverse(name) for name in MFA_SETUP_URL_NAMES}
+            and request.path not in _setup_paths()
             and _needs_second_factor(request)
         ):
             messages.warning(
@@ -154,6 +155,16 @@ class RequireMFAMiddleware:
             )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+def _setup_paths() -> set[str]:
+    paths = set()
+    for name in MFA_SETUP_URL_NAMES:
+        try:
+            paths.add(reverse(name))
+        except NoReverseMatch:  # e.g. security keys when MFA_WEBAUTHN is off
+            continue
+    return paths
 
 
 def _needs_second_factor(request) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "import_export",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_tasks_db",
     "django.contrib.sitemaps",
     "rest_framework",
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "airm_site.middleware.PermissionsPolicyMiddleware",
     # Before anything reads a cookie, a parameter or the body (see airm_site/middleware.py).
     "airm_site.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "airm_site.middleware.RequireMFAMiddleware",
 ]
 
 ROOT_URLCONF = "airm_site.urls"
@@ -163,11 +168,15 @@ else:
 # Background work (Django's Tasks framework): tasks wait in the database until a worker,
 # ``python manage.py db_worker``, runs them (see README, "Deploying").
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A running job whose worker (on another host) has not reported for this long counts as
+# stalled and may be retried; a worker on this host is checked directly.
+JOB_STALLED_AFTER = int(os.environ.get("JOB_STALLED_AFTER", "120"))
 
 # Files. Static files: collected, with hashed and compressed names, served by WhiteNoise.
 # Uploads awaiting confirmation ("uploads"): a private folder (mode 0700, never served) under
-# IMPORT_UPLOAD_DIR, or an S3-compatible bucket when UPLOADS_S3_BUCKET is set (credentials
-# from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables).
+# IMPORT_UPLOAD_DIR; or the database (UPLOADS_STORAGE=database); or an S3-compatible bucket
+# when UPLOADS_S3_BUCKET is set (credentials from the standard AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY environment variables).
 IMPORT_UPLOAD_DIR = Path(
     os.environ.get("IMPORT_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "airm-curator-imports"
 )
@@ -185,16 +194,12 @@ if UPLOADS_S3_BUCKET:
             "file_overwrite": False,
         },
     }
+elif os.environ.get("UPLOADS_STORAGE", "folder") == "database":
+    # In the database itself: several app servers need nothing shared but the database.
+    UPLOADS_STORAGE = {"BACKEND": "catalog.imports.uploads.DatabaseStorage"}
 else:
-    UPLOADS_STORAGE = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": IMPORT_UPLOAD_DIR,
-            "base_url": None,
-            "file_permissions_mode": 0o600,
-            "directory_permissions_mode": 0o700,
-        },
-    }
+    # IMPORT_UPLOAD_DIR, mode 0700, checked to be this user's alone (catalog/imports/uploads.py).
+    UPLOADS_STORAGE = {"BACKEND": "catalog.imports.uploads.PrivateFolderStorage"}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -253,6 +258,45 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # A load balancer's health probe may speak plain HTTP to the app server.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Content-Security-Policy (Django's own, django.middleware.csp): scripts and styles only from
+# the site's own static files, never inline (a test scans every page for inline script);
+# images may also be data: URLs (the authenticator QR code). See docs/security.md.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Permissions-Policy (airm_site.middleware): the browser features pages may use; none but
+# security keys for two-factor sign-in, when those are on.
+MFA_WEBAUTHN = env_bool("MFA_WEBAUTHN", False)
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "browsing-topics",
+    )
+} | {
+    "publickey-credentials-get": ["self"] if MFA_WEBAUTHN else [],
+    "publickey-credentials-create": ["self"] if MFA_WEBAUTHN else [],
+}
+
 # Templates other apps add to a mitigation's page (each rendered with ``mitigation`` in context),
 # so that catalog pages can show, e.g., review actions without catalog importing review.
 CATALOG_MITIGATION_PANELS: list[str] = ["review/includes/_mitigation_panel.html"]
@@ -294,6 +338,26 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AIRM Curator] "
 ACCOUNT_FORMS = {"login": "review.account_forms.LoginForm"}
+# Throttling (django-allauth, counted in the default cache, so shared by every worker and app
+# server when the cache is): failed sign-ins 10 a minute per address and 5 per 5 minutes per
+# account (second-factor codes count as failed sign-ins too), sign-ins 30 a minute per address.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+}
+# Two-factor sign-in (django-allauth MFA) for everyone, at /accounts/2fa/: an authenticator
+# app (TOTP) with recovery codes; security keys (WebAuthn) too with MFA_WEBAUTHN=1 (HTTPS).
+# REQUIRE_MFA_FOR_STAFF=1 sends curators and admins without a second factor to set one up
+# before anything else (airm_site.middleware.RequireMFAMiddleware).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", *(["webauthn"] if MFA_WEBAUTHN else [])]
+MFA_TOTP_ISSUER = "AIRM Curator"
+MFA_TOTP_TOLERANCE = 1  # the code of the 30 seconds before or after counts too (clock drift)
+REQUIRE_MFA_FOR_STAFF = env_bool("REQUIRE_MFA_FOR_STAFF", False)
 
 # Review: how many distinct curators must approve a proposal, in general and per kind
 # (new, edit, reclassify, retire, merge). Environment: REVIEW_REQUIRED_APPROVALS=1 and

@@ -13,6 +13,7 @@ from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
+from .admin_accounts import PersonAdmin, ProtectedGroupAdmin
 from .admin_imports import ImportBatchAdmin, SpreadsheetExportMixin
 from .models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 
@@ -308,4 +309,5 @@ class ClassificationAdmin(SimpleHistoryAdmin):
         return False
 
 
-__all__ = ["ImportBatchAdmin"]  # registered in admin_imports: import batches and their pages
+# Registered in their own modules: import batches and their pages; people and groups.
+__all__ = ["ImportBatchAdmin", "PersonAdmin", "ProtectedGroupAdmin"]

@@ -30,6 +30,7 @@ from .imports.batches import (
 )
 from .imports.preview import preview_context
 from .imports.uploads import bound_upload, upload_form_is_valid
+from .jobs import job_latest_for
 from .models import ImportBatch, ImportKind
 
 # --------------------------------------------------------------------------- uploads
@@ -159,6 +160,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 batch=batch,
                 **preview_context(batch, request.GET),
                 is_uploader=is_uploader,
+                job=job_latest_for(batch.ref),
                 can_confirm=batch.can_be_confirmed and is_uploader,
                 can_revert=batch.status == ImportBatch.Status.APPLIED
                 and request.user.has_perm("catalog.change_importbatch"),
@@ -182,20 +184,11 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def _confirm(self, request, batch_id):
         batch = self._batch(request, batch_id)
         try:
-            batch = import_batch_confirm(batch=batch, actor=request.user)
+            job = import_batch_confirm(batch=batch, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return self._back(batch)
-        if batch.status == ImportBatch.Status.APPLIED:
-            messages.success(
-                request,
-                f"Applied: {batch.rows_new:,} new, {batch.rows_changed:,} changed, "
-                f"{batch.rows_unchanged:,} unchanged. Every change is in the history as "
-                f"“{batch.reason}”.",
-            )
-        else:
-            messages.error(request, batch.note or "The import failed; nothing was written.")
-        return self._back(batch)
+        return redirect(job)
 
     def cancel_view(self, request, batch_id):
         return require_POST(self._cancel)(request, batch_id)

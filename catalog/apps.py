@@ -17,6 +17,18 @@ class CatalogConfig(AppConfig):
         )
         post_migrate.connect(_create_cache_tables, sender=self)
 
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+        from django.db.models.signals import pre_delete
+
+        from . import roles
+
+        # People who made history and the groups the review rules need are never deleted.
+        pre_delete.connect(
+            roles.refuse_user_deletion, sender=get_user_model(), dispatch_uid="catalog-users"
+        )
+        pre_delete.connect(roles.refuse_group_deletion, sender=Group, dispatch_uid="catalog-groups")
+
 
 def _import_batch_url(key: str) -> str | None:
     from django.urls import reverse

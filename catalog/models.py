@@ -9,6 +9,7 @@ forms can show them as field errors.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -17,9 +18,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from . import limits
 from .history import HistoryContextFields
+from .limits import length_constraints, text_field
 
 PUBLIC_ID_RE = re.compile(r"^[Aa]([0-9]{1,7})$")
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -78,7 +82,7 @@ class Taxonomy(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
     version = models.CharField(max_length=50, blank=True)
-    description = models.TextField(blank=True)
+    description = text_field(limits.DESCRIPTION, blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
     kind = models.CharField(
         max_length=20,
@@ -108,6 +112,7 @@ class Taxonomy(models.Model):
                 condition=Q(kind__in=TaxonomyKind.values),
                 name="catalog_taxonomy_kind_valid",
             ),
+            *length_constraints("catalog_taxonomy", description=limits.DESCRIPTION),
         ]
 
     def __str__(self):
@@ -137,7 +142,7 @@ class TaxonomyNode(models.Model):
         validators=[RegexValidator(CODE_RE, "Use letters, digits, '.', '_' or '-'.")],
     )
     name = models.CharField(max_length=200)
-    definition = models.TextField(blank=True)
+    definition = text_field(limits.DEFINITION, blank=True)
     order = models.PositiveIntegerField(default=0)
     is_catch_all = models.BooleanField(
         "catch-all",
@@ -160,6 +165,7 @@ class TaxonomyNode(models.Model):
             models.CheckConstraint(
                 condition=~Q(parent=F("id")), name="catalog_node_not_own_parent"
             ),
+            *length_constraints("catalog_node", definition=limits.DEFINITION),
         ]
         indexes = [models.Index(fields=["taxonomy", "path"], name="catalog_node_tax_path")]
 
@@ -230,12 +236,12 @@ class SourceDocument(models.Model):
     )
     title = models.CharField(max_length=500)
     first_author = models.CharField(max_length=200, blank=True)
-    authors = models.TextField(blank=True)
+    authors = text_field(limits.AUTHORS, blank=True)
     year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2100)]
     )
-    abstract = models.TextField(blank=True)
-    description = models.TextField(blank=True)
+    abstract = text_field(limits.ABSTRACT, blank=True)
+    description = text_field(limits.DESCRIPTION, blank=True)
     url = models.URLField("URL", max_length=1000, blank=True)
     doi = models.CharField("DOI", max_length=200, blank=True)
     doc_type = models.CharField(
@@ -257,6 +263,12 @@ class SourceDocument(models.Model):
             models.CheckConstraint(
                 condition=Q(year__isnull=True) | Q(year__gte=1900, year__lte=2100),
                 name="catalog_source_year_plausible",
+            ),
+            *length_constraints(
+                "catalog_source",
+                authors=limits.AUTHORS,
+                abstract=limits.ABSTRACT,
+                description=limits.DESCRIPTION,
             ),
         ]
 
@@ -309,7 +321,7 @@ class Mitigation(models.Model):
         help_text="The number of the public ID: 983 is A0983. Never reused.",
     )
     name = models.CharField(max_length=500)
-    definition = models.TextField(blank=True)
+    definition = text_field(limits.DEFINITION, blank=True)
     source = models.ForeignKey(SourceDocument, on_delete=models.PROTECT, related_name="mitigations")
     section_path = models.CharField(
         "section in source",
@@ -318,7 +330,9 @@ class Mitigation(models.Model):
         help_text="The source's own section path, levels joined by ' > '.",
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
-    status_note = models.TextField(blank=True, help_text="Why the record was retired or merged.")
+    status_note = text_field(
+        limits.NOTE, blank=True, help_text="Why the record was retired or merged."
+    )
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -353,6 +367,9 @@ class Mitigation(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=F("id")), name="catalog_mitigation_not_merged_into_self"
+            ),
+            *length_constraints(
+                "catalog_mitigation", definition=limits.DEFINITION, status_note=limits.NOTE
             ),
         ]
         indexes = [
@@ -457,6 +474,7 @@ class ImportKind(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", "Previewed, awaiting confirmation"
+    APPLYING = "applying", "Confirmed, being applied"
     APPLIED = "applied", "Applied"
     REVERTED = "reverted", "Reverted"
     FAILED = "failed", "Failed"
@@ -481,6 +499,10 @@ class SpreadsheetUpload(models.Model):
     name of the file in the "uploads" storage. An admin's :class:`ImportBatch` and a
     contributor's ``review.ProposalUpload`` are two purposes of it
     (:mod:`catalog.imports.preview` records and shows both)."""
+
+    # Each concrete upload's rows: the related manager of its PreviewRow subclass's foreign key
+    # (declared for mypy; abstract models have no reverse relations of their own).
+    rows: Any
 
     created_at = models.DateTimeField(auto_now_add=True)
     file_name = models.CharField(max_length=255)
@@ -507,7 +529,7 @@ class SpreadsheetUpload(models.Model):
     # The file's name in the "uploads" storage while it awaits confirmation; empty once the
     # upload was deleted.
     stored_file = models.CharField(max_length=100, blank=True, editable=False)
-    note = models.TextField(blank=True, help_text="Why it failed, or what became of it.")
+    note = text_field(limits.NOTE, blank=True, help_text="Why it failed, or what became of it.")
 
     class Meta:
         abstract = True
@@ -578,6 +600,7 @@ class ImportBatch(SpreadsheetUpload):
             models.CheckConstraint(
                 condition=Q(kind__in=ImportKind.values), name="catalog_import_kind_valid"
             ),
+            *length_constraints("catalog_import", note=limits.NOTE),
         ]
 
     def __str__(self):
@@ -612,6 +635,92 @@ class ImportRow(PreviewRow):
         indexes = [
             models.Index(fields=["batch", "action", "row"], name="catalog_importrow_action"),
         ]
+
+
+# --------------------------------------------------------------------------- background work
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """One piece of long work done in the background (an import applied, an upload proposed,
+    a batch decided), as the person who started it follows it: how far it got, then its
+    report, or why it failed. Changed only by :mod:`catalog.jobs`.
+
+    The work itself runs as a Django task (``task_path``, by django-tasks-db's worker) with
+    this job's id; ``subject`` names what it works on (``import-batch:3``), so that a page can
+    find the job of its object. A failed job can be retried: the work is atomic, so a failure
+    (or a worker killed mid-way) left nothing half-written.
+    """
+
+    Status = JobStatus
+
+    title = models.CharField(max_length=200)
+    subject = models.CharField(max_length=100, db_index=True)
+    task_path = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=JobStatus, default=JobStatus.QUEUED)
+    unit = models.CharField(max_length=20, default="rows")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the worker process running it, to tell a dead worker from a busy one.
+    worker = models.CharField(max_length=200, blank=True)
+    # The final report: {"lines": [[level, text], ...], "url": where to go next}.
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    next_url = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="catalog_job_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Job {self.pk}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:job-detail", kwargs={"pk": self.pk})
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0
+
+
+class StoredUpload(models.Model):
+    """A file of the "uploads" storage kept in the database itself (``UPLOADS_STORAGE=database``,
+    :class:`catalog.imports.uploads.DatabaseStorage`): app servers then share uploads awaiting
+    confirmation through the database alone, without a shared disk or a bucket."""
+
+    name = models.CharField(max_length=100, unique=True)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField(default=0)
+    modified_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
 
 
 # --------------------------------------------------------------------------- the version

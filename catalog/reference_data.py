@@ -24,7 +24,6 @@ from pathlib import Path
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from . import services
@@ -36,7 +35,7 @@ from .models import (
     TaxonomyNode,
     parse_public_id,
 )
-from .roles import CURATORS_GROUP, display_name
+from .roles import curators_group, display_name
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -344,7 +343,7 @@ class _Loader:
 
     def demo_accounts(self):
         User = get_user_model()
-        curators, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
+        curators = curators_group()
         for account in DEMO_ACCOUNTS:
             existing = User.objects.filter(username=account.username).first()
             if existing is not None:

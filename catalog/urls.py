@@ -2,6 +2,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, register_converter
 
 from . import feeds, views
+from .jobs import views as job_views
 from .sitemaps import SITEMAPS
 
 
@@ -68,6 +69,9 @@ urlpatterns = [
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
     path("coverage/", views.coverage, name="coverage"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/progress/", job_views.job_progress, name="job-progress"),
+    path("jobs/<int:pk>/retry/", job_views.job_retry_view, name="job-retry"),
     path("coverage/download.csv", views.coverage_download, name="coverage-download"),
     path("about/", views.about, name="about"),
     path("feed/", feeds.ChangesFeed(), name="feed-changes"),

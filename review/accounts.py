@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 
-from catalog.roles import CURATORS_GROUP
+from catalog.roles import curators_group
 
 from .models import Profile
 
@@ -37,7 +36,7 @@ def profile_update(
 
 def curator_grant(*, user) -> bool:
     """Make ``user`` a curator; returns False when they were one already."""
-    group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
+    group = curators_group()
     if user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.add(group)

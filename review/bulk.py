@@ -21,31 +21,32 @@ Each proposal takes the record's values as its base, as a single proposal does, 
 conflict detection applies when a curator decides it. The confirm re-reads the file and
 refuses, writing nothing, when its plan differs from the preview (the catalog changed
 meanwhile). Only the uploader confirms or cancels; the upload is deleted once it is proposed,
-cancelled, failed or expired (``IMPORT_PREVIEW_HOURS``).
+cancelled, failed or expired (``IMPORT_PREVIEW_HOURS``). The confirm itself runs in the
+background (:mod:`review.tasks`), followed on a job page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from catalog.imports.batches import delete_stored, store_upload, stored_path
 from catalog.imports.pipeline import ImportReport, RowPlan, run
 from catalog.imports.preview import preview_row, record_report, save_rows
 from catalog.imports.readers import FileProblem, first_upper
+from catalog.imports.uploads import delete_stored, store_upload, stored_copy, uploads_expire
 from catalog.models import Classification, ImportKind, Mitigation, RowAction, Taxonomy
 from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import permissions, workflow
-from .models import ProposalKind, ProposalUpload, UploadStatus
+from .changes import EditChanges, NewMitigationChanges
+from .models import IN_REVIEW, ProposalBatch, ProposalKind, ProposalUpload, UploadStatus
 
 STALE_MESSAGE = (
     "The catalog changed between the preview and the confirmation, so the file would no longer "
@@ -158,7 +159,7 @@ class _Planner:
         where = first_upper(plan.row_label or f"row {plan.row}")
         if plan.action == RowAction.NEW:
             data = item.data
-            changes = {
+            new: NewMitigationChanges = {
                 "name": data.get("name") or "",
                 "definition": data.get("definition") or "",
                 "source": data["source"].pk,
@@ -170,15 +171,15 @@ class _Planner:
                 ],
             }
             if plan.key_given:
-                changes["number"] = item.number
+                new["number"] = item.number
                 where = f"{where} ({plan.key})"
-            return [workflow.BatchItem(ProposalKind.NEW, changes, row=plan.row, where=where)]
+            return [workflow.BatchItem(ProposalKind.NEW, new, row=plan.row, where=where)]
         mitigation = records[item.number]
         where = f"{where} ({plan.key})"
         fields, slugs = _split(plan)
         found = []
         if fields:
-            changes = {}
+            changes: dict[str, Any] = {}
             for name in fields:
                 value = item.data[name]
                 if name == "source":
@@ -187,7 +188,11 @@ class _Planner:
                     changes[name] = "" if value is None else str(value)
             found.append(
                 workflow.BatchItem(
-                    ProposalKind.EDIT, changes, mitigation, row=plan.row, where=where
+                    ProposalKind.EDIT,
+                    cast(EditChanges, changes),
+                    mitigation,
+                    row=plan.row,
+                    where=where,
                 )
             )
         by_slug = {taxonomy.slug: taxonomy for taxonomy in item.placements}
@@ -239,13 +244,14 @@ SOURCE_HINT = (
 )
 
 
-def _plan(upload: ProposalUpload, path: Path, planner: _Planner) -> ImportReport:
+def _plan(upload: ProposalUpload, path: Path, planner: _Planner, progress=None) -> ImportReport:
     """The admin import's own dry run: mitigation layouts only, nothing written."""
     report, _ = run(
         path,
         file_name=upload.file_name,
         kind=ImportKind.MITIGATIONS,
         on_chunk=planner,
+        progress=progress,
         source_hint=SOURCE_HINT,
     )
     return report
@@ -255,14 +261,9 @@ def _plan(upload: ProposalUpload, path: Path, planner: _Planner) -> ImportReport
 
 
 def proposal_upload_expire() -> int:
-    """Cancel previews left unconfirmed longer than IMPORT_PREVIEW_HOURS; delete their files."""
-    cutoff = timezone.now() - timedelta(hours=settings.IMPORT_PREVIEW_HOURS)
-    stale = ProposalUpload.objects.filter(status=UploadStatus.PREVIEWED, created_at__lt=cutoff)
-    expired = 0
-    for upload in stale:
-        _finish(upload, UploadStatus.CANCELLED, "The preview expired unconfirmed.")
-        expired += 1
-    return expired
+    """Cancel previews left unconfirmed longer than IMPORT_PREVIEW_HOURS; delete their files
+    (the admin's import previews too: one expiry for every upload)."""
+    return uploads_expire()
 
 
 def proposal_upload_preview(*, upload, actor) -> ProposalUpload:
@@ -284,9 +285,8 @@ def proposal_upload_preview(*, upload, actor) -> ProposalUpload:
         record.size = upload.size or 0
         record.save()
         return record
-    path = stored_path(record)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), stored_copy(record) as path:
             record.save()
             planner = _Planner(record, store_rows=True, collect=False)
             report = _plan(record, path, planner)
@@ -309,7 +309,7 @@ def proposal_upload_preview(*, upload, actor) -> ProposalUpload:
                 delete_stored(record)
             record.save()
     except BaseException:
-        path.unlink(missing_ok=True)
+        delete_stored(record)
         raise
     return record
 
@@ -325,34 +325,70 @@ def _not_previewed(upload: ProposalUpload) -> workflow.WrongState:
     )
 
 
-def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str) -> ProposalUpload:
-    """Turn a previewed upload into one batch of submitted proposals, exactly as previewed.
+def proposal_upload_confirm(*, upload: ProposalUpload, actor, rationale: str):
+    """Confirm a previewed upload: it is proposed in the background
+    (:func:`proposal_upload_propose` in a worker). Returns the :class:`~catalog.models.Job`
+    whose page follows it.
 
     The uploader only (:class:`~review.workflow.NotAllowed`); a preview only
     (:class:`~review.workflow.WrongState`); a rationale is required (``ValidationError``).
-    If the file's plan now differs from the preview, or a proposal is refused, nothing is
-    proposed: the upload fails with the reason (``upload.note``) and its file is deleted.
     """
+    from catalog.jobs import job_start
+
+    from .tasks import propose_upload
+
     _require(permissions.can_confirm_upload(actor, upload))
     rationale = (rationale or "").strip()
     if not rationale:
         raise ValidationError(
             {"rationale": "Say why these changes should be made: the note goes with every one."}
         )
+    with transaction.atomic():
+        upload = ProposalUpload.objects.select_for_update().get(pk=upload.pk)
+        if upload.status != UploadStatus.PREVIEWED:
+            raise _not_previewed(upload)
+        if not upload.can_be_confirmed:
+            raise workflow.WrongState(
+                "This preview has errors or nothing to propose, so it cannot be confirmed."
+            )
+        upload.status = UploadStatus.CONFIRMING
+        upload.save(update_fields=["status"])
+        return job_start(
+            task=propose_upload,
+            title=f"Proposals from {upload.file_name} (upload {upload.pk})",
+            subject=upload_subject(upload),
+            actor=actor,
+            total=upload.rows_total,
+            unit="rows",
+            params={"rationale": rationale},
+            next_url=upload.get_absolute_url(),
+        )
+
+
+def upload_subject(upload: ProposalUpload) -> str:
+    return f"proposal-upload:{upload.pk}"
+
+
+def proposal_upload_propose(
+    *, upload: ProposalUpload, actor, rationale: str, progress=None
+) -> ProposalUpload:
+    """Turn a confirmed upload into one batch of submitted proposals, exactly as previewed.
+
+    If the file's plan now differs from the preview, or a proposal is refused, nothing is
+    proposed: the upload fails with the reason (``upload.note``) and its file is deleted. Any
+    other error leaves it confirmed with its file, to be retried; nothing was written.
+    """
+    _require(permissions.can_propose(actor))
     try:
         with transaction.atomic():
             upload = ProposalUpload.objects.select_for_update().get(pk=upload.pk)
-            if upload.status != UploadStatus.PREVIEWED:
-                raise _not_previewed(upload)
-            if not upload.can_be_confirmed:
-                raise workflow.WrongState(
-                    "This preview has errors or nothing to propose, so it cannot be confirmed."
-                )
-            path = stored_path(upload)
-            if path is None or not path.exists():
-                raise _Rollback("The uploaded file is gone; upload it again.")
+            if upload.status != UploadStatus.CONFIRMING:
+                return upload  # proposed (or failed) by an earlier attempt
             planner = _Planner(upload, store_rows=False, collect=True)
-            report = _plan(upload, path, planner)
+            with stored_copy(upload) as path:
+                if path is None:
+                    raise _Rollback("The uploaded file is gone; upload it again.")
+                report = _plan(upload, path, planner, progress=progress)
             if not report.ok:
                 raise _Rollback(
                     "; ".join(report.problems)
@@ -396,3 +432,50 @@ def proposal_upload_cancel(*, upload: ProposalUpload, actor) -> ProposalUpload:
         if upload.status != UploadStatus.PREVIEWED:
             raise _not_previewed(upload)
         return _finish(upload, UploadStatus.CANCELLED, "Cancelled by the uploader.")
+
+
+# --------------------------------------------------------------------------- deciding a batch
+
+
+def proposal_batch_decide_in_background(*, batch: ProposalBatch, actor, action: str, note: str):
+    """Decide every proposal of ``batch`` awaiting review (``action``: one of
+    :data:`review.workflow.BATCH_ACTIONS`) in the background: :func:`review.tasks.decide_batch`
+    runs :func:`review.workflow.proposal_batch_decide`. Returns the
+    :class:`~catalog.models.Job` whose page follows it.
+
+    Refused here, before anything is queued, as the transition itself would refuse it: not a
+    curator (:class:`~review.workflow.NotAllowed`), a missing note (``ValidationError``),
+    nothing awaiting review or a decision already under way
+    (:class:`~review.workflow.WrongState`).
+    """
+    from catalog.jobs import job_active_for, job_start
+
+    from .tasks import batch_subject, decide_batch
+
+    decision = workflow.BATCH_ACTIONS[action]
+    _require(permissions.can_decide_batch(actor, batch))
+    note = workflow._note(action, note, prompt=decision.batch_note_prompt)
+    with transaction.atomic():
+        batch = ProposalBatch.objects.select_for_update().get(pk=batch.pk)
+        in_review = batch.proposals.filter(state__in=IN_REVIEW).count()
+        if not in_review:
+            raise workflow.WrongState(
+                "No proposal of this batch awaits a decision now: each was decided, withdrawn "
+                "or is back with its author. Nothing was done."
+            )
+        if job_active_for(batch_subject(batch)) is not None:
+            raise workflow.WrongState(
+                "A decision on this whole batch is under way already; follow it from the "
+                "batch's page. Nothing more was done."
+            )
+        label = {"approve": "Approval", "reject": "Rejection", "request_changes": "Changes"}
+        return job_start(
+            task=decide_batch,
+            title=f"{label[action]} of batch #{batch.pk}: {batch.title}",
+            subject=batch_subject(batch),
+            actor=actor,
+            total=in_review,
+            unit="proposals",
+            params={"action": action, "note": note},
+            next_url=batch.get_absolute_url(),
+        )

@@ -1,15 +1,18 @@
 """What each kind of proposal changes: validation, snapshots, conflicts, diffs, and applying it.
 
 A proposal stores its change in ``Proposal.changes`` in stored form (primary keys for
-relations), so that it survives unchanged until a curator decides it:
+relations), so that it survives unchanged until a curator decides it. Its shape per kind is a
+``TypedDict`` below (:data:`ProposalChanges`), and a key outside it is refused:
 
-- ``new``: ``{"name", "definition", "source", "section_path", "placements": [[node, reasoning]]}``
-  and optionally ``"number"``: the public ID's number to give the record (a spreadsheet row's
-  own ID, e.g. MIT's ``A0983``); without it the record takes the next free number when applied
-- ``edit``: any of ``{"name", "definition", "source", "section_path"}`` (only the changed ones)
-- ``reclassify``: ``{"placements": [[node, reasoning], ...]}``, in ``Proposal.taxonomy``
-- ``retire``: ``{}`` (the rationale is the reason)
-- ``merge``: ``{"into": mitigation}``
+- ``new``: :class:`NewMitigationChanges`: name, definition, source, section_path, placements
+  (``[[node, reasoning], ...]``) and optionally ``number``: the public ID's number to give the
+  record (a spreadsheet row's own ID, e.g. MIT's ``A0983``); without it the record takes the
+  next free number when applied
+- ``edit``: :class:`EditChanges`: any of name, definition, source, section_path (only the
+  changed ones)
+- ``reclassify``: :class:`ReclassifyChanges`: placements, in ``Proposal.taxonomy``
+- ``retire``: :class:`RetireChanges`: nothing (the rationale is the reason)
+- ``merge``: :class:`MergeChanges`: ``into``, the record to keep
 
 Each proposal "touches" some keys of its record: a field name, ``classification:<taxonomy>``,
 ``status``, or ``into:status`` (the merge target's). ``base`` keeps their values when the
@@ -25,10 +28,12 @@ start it from (see CONTRIBUTING.md; a test checks that every kind has all of the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NotRequired, TypedDict
 
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from catalog import services
 from catalog.models import (
@@ -54,6 +59,48 @@ FIELD_LABELS = {
     "number": "Public ID",
 }
 EVERYTHING = "*"  # retirements and merges touch the whole record
+
+# --------------------------------------------------------------------------- the shapes
+
+# A classification as a proposal stores it: [node id, one-line reasoning] (a JSON list).
+PlacementPair = list[Any]
+
+
+class NewMitigationChanges(TypedDict):
+    name: str
+    definition: str
+    source: int  # a SourceDocument's id
+    section_path: str
+    placements: list[PlacementPair]
+    number: NotRequired[int]  # the public ID's number; the next free one without it
+
+
+class EditChanges(TypedDict, total=False):
+    name: str
+    definition: str
+    source: int
+    section_path: str
+
+
+class ReclassifyChanges(TypedDict):
+    placements: list[PlacementPair]
+
+
+class RetireChanges(TypedDict):
+    pass
+
+
+class MergeChanges(TypedDict):
+    into: int  # the id of the Mitigation to keep
+
+
+ProposalChanges = (
+    NewMitigationChanges | EditChanges | ReclassifyChanges | RetireChanges | MergeChanges
+)
+# Any kind's changes, as the functions below read them.
+AnyChanges = Mapping[str, Any]
+# What ``Proposal.base`` holds: the touched keys' stored values when the proposal was made.
+Snapshot = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -84,7 +131,7 @@ def classification_key(taxonomy_id: int) -> str:
     return f"classification:{taxonomy_id}"
 
 
-def touched_keys(kind: str, changes: dict, taxonomy_id: int | None) -> set[str]:
+def touched_keys(kind: str, changes: AnyChanges, taxonomy_id: int | None) -> set[str]:
     """The parts of the record a proposal changes (for flags on overlapping proposals)."""
     return KINDS[kind].touched_keys(changes, taxonomy_id)
 
@@ -97,7 +144,7 @@ def overlap(mine: set[str], theirs: set[str]) -> set[str]:
     return mine & theirs
 
 
-def base_keys(kind: str, changes: dict, taxonomy_id: int | None) -> list[str]:
+def base_keys(kind: str, changes: AnyChanges, taxonomy_id: int | None) -> list[str]:
     """The keys whose values ``base`` remembers: what is touched, and the record's status."""
     return KINDS[kind].base_keys(changes, taxonomy_id)
 
@@ -109,17 +156,19 @@ def _placements_value(rows) -> list[list]:
     return sorted([[node_id, reasoning or ""] for node_id, reasoning in rows])
 
 
-def snapshot(mitigation: Mitigation, keys: list[str], changes: dict) -> dict:
+def snapshot(mitigation: Mitigation, keys: list[str], changes: AnyChanges) -> Snapshot:
     """The current stored values of ``keys`` on ``mitigation`` (a query per classification)."""
-    values = {}
+    values: Snapshot = {}
     for key in keys:
         if key in EDITABLE_FIELDS:
             field = Mitigation._meta.get_field(key)
+            assert isinstance(field, models.Field)
             values[key] = getattr(mitigation, field.attname)
         elif key == "status":
             values[key] = mitigation.status
         elif key == "into:status":
-            into = Mitigation.objects.filter(pk=changes.get("into")).first()
+            into_id = changes.get("into")
+            into = Mitigation.objects.filter(pk=into_id).first() if into_id is not None else None
             values[key] = into.status if into else None
         elif key.startswith("classification:"):
             taxonomy_id = int(key.split(":", 1)[1])
@@ -130,7 +179,7 @@ def snapshot(mitigation: Mitigation, keys: list[str], changes: dict) -> dict:
     return values
 
 
-def proposed_value(kind: str, changes: dict, key: str):
+def proposed_value(kind: str, changes: AnyChanges, key: str):
     """What the proposal would make ``key``; ``None`` where it does not set that key."""
     return KINDS[kind].proposed_value(changes, key)
 
@@ -142,7 +191,9 @@ class Labels:
     """Turns stored values into words, loading the sources and nodes it needs at once."""
 
     def __init__(self, values):
-        source_ids, node_ids, mitigation_ids = set(), set(), set()
+        source_ids: set[int] = set()
+        node_ids: set[int] = set()
+        mitigation_ids: set[int] = set()
         for key, value in values:
             if key == "source" and value:
                 source_ids.add(value)
@@ -272,7 +323,7 @@ def _base_conflicts(proposal, mitigation: Mitigation | None) -> list[FieldConfli
     ]
 
 
-def _number_conflicts(changes: dict) -> list[FieldConflict]:
+def _number_conflicts(changes: AnyChanges) -> list[FieldConflict]:
     """A new record's chosen public ID taken by another record since it was proposed."""
     number = changes.get("number")
     if number is None:
@@ -294,7 +345,7 @@ def _number_conflicts(changes: dict) -> list[FieldConflict]:
 # --------------------------------------------------------------------------- validation
 
 
-def _validate_number(changes: dict) -> None:
+def _validate_number(changes: AnyChanges) -> None:
     if "number" not in changes:
         return
     number = changes["number"]
@@ -307,6 +358,7 @@ def _validate_number(changes: dict) -> None:
 def _require_not_merged(mitigation: Mitigation) -> None:
     if mitigation.status == MitigationStatus.MERGED:
         into = mitigation.merged_into
+        assert into is not None, "a merged record points at the one it was merged into"
         raise ValidationError(
             f"{mitigation.public_id} was merged into {into.public_id}; "
             f"propose changes to {into.public_id} instead."
@@ -335,10 +387,28 @@ def _validate_placements(placements: list, taxonomy: Taxonomy | None, field: str
             raise ValidationError({"reasoning": "Keep the reasoning under 1000 characters."})
 
 
+def _validate_text(changes: Mapping[str, Any]) -> None:
+    """The proposed name, definition and section as the record's own fields validate them
+    (lengths, NUL characters), so that a proposal never holds what could not be applied."""
+    errors = {}
+    for name in ("name", "definition", "section_path"):
+        value = changes.get(name)
+        if isinstance(value, str) and value:
+            try:
+                field = Mitigation._meta.get_field(name)
+                assert isinstance(field, models.Field)
+                field.run_validators(value)
+            except ValidationError as error:
+                errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 def validate(
-    *, kind: str, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: dict
+    *, kind: str, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: AnyChanges
 ) -> None:
     """Refuse a change that could not be applied, naming the field at fault."""
+    _validate_text(changes)
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationError({"kind": f"Unknown kind of proposal: {kind}."})
@@ -346,6 +416,9 @@ def validate(
         if mitigation is None:
             raise ValidationError("Name the mitigation the proposal changes.")
         _require_not_merged(mitigation)
+    unknown = sorted(set(changes) - spec.change_keys())
+    if unknown:
+        raise ValidationError({name: "This field cannot be proposed." for name in unknown})
     spec.validate(mitigation=mitigation, taxonomy=taxonomy, changes=changes)
 
 
@@ -376,25 +449,32 @@ class KindSpec:
     """
 
     kind: ClassVar[str]
+    changes_type: ClassVar[Any]  # the TypedDict of its ``Proposal.changes``
     targets_record: ClassVar[bool] = True
     uses_taxonomy: ClassVar[bool] = False
 
+    @classmethod
+    def change_keys(cls) -> frozenset[str]:
+        """The keys its ``Proposal.changes`` may hold."""
+        shape = cls.changes_type
+        return frozenset(shape.__required_keys__ | shape.__optional_keys__)
+
     def validate(
-        self, *, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: dict
+        self, *, mitigation: Mitigation | None, taxonomy: Taxonomy | None, changes: AnyChanges
     ) -> None:
         raise NotImplementedError
 
-    def touched_keys(self, changes: dict, taxonomy_id: int | None) -> set[str]:
+    def touched_keys(self, changes: AnyChanges, taxonomy_id: int | None) -> set[str]:
         return set()
 
-    def base_keys(self, changes: dict, taxonomy_id: int | None) -> list[str]:
+    def base_keys(self, changes: AnyChanges, taxonomy_id: int | None) -> list[str]:
         if not self.targets_record:
             return []
         keys = sorted(self.touched_keys(changes, taxonomy_id) - {EVERYTHING})
         keys.append("status")
         return keys
 
-    def proposed_value(self, changes: dict, key: str):
+    def proposed_value(self, changes: AnyChanges, key: str):
         return None
 
     def diff_pairs(self, proposal, mitigation: Mitigation) -> list[tuple[str, Any, Any]]:
@@ -421,6 +501,7 @@ class KindSpec:
 
 class NewMitigation(KindSpec):
     kind = ProposalKind.NEW
+    changes_type = NewMitigationChanges
     targets_record = False
 
     def validate(self, *, mitigation, taxonomy, changes):
@@ -471,6 +552,7 @@ class NewMitigation(KindSpec):
 
 class Edit(KindSpec):
     kind = ProposalKind.EDIT
+    changes_type = EditChanges
 
     def validate(self, *, mitigation, taxonomy, changes):
         assert mitigation is not None
@@ -504,6 +586,7 @@ class Edit(KindSpec):
 
 class Reclassify(KindSpec):
     kind = ProposalKind.RECLASSIFY
+    changes_type = ReclassifyChanges
     uses_taxonomy = True
 
     def validate(self, *, mitigation, taxonomy, changes):
@@ -539,6 +622,7 @@ class Reclassify(KindSpec):
 
 class Retire(KindSpec):
     kind = ProposalKind.RETIRE
+    changes_type = RetireChanges
 
     def validate(self, *, mitigation, taxonomy, changes):
         assert mitigation is not None
@@ -560,6 +644,7 @@ class Retire(KindSpec):
 
 class Merge(KindSpec):
     kind = ProposalKind.MERGE
+    changes_type = MergeChanges
 
     def validate(self, *, mitigation, taxonomy, changes):
         assert mitigation is not None

@@ -6,8 +6,11 @@ form of :mod:`review.changes` (``to_changes()``); the workflow validates again b
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
+from catalog import limits
 from catalog.models import (
     Mitigation,
     SourceDocument,
@@ -19,17 +22,49 @@ from catalog.models import (
 
 from . import changes as proposal_changes
 from . import selectors
+from .changes import (
+    EditChanges,
+    MergeChanges,
+    NewMitigationChanges,
+    ProposalChanges,
+    ReclassifyChanges,
+    RetireChanges,
+)
 from .models import ProposalKind
 
 
+class _NodeOptions:
+    """Each option of a node picker carries its node's depth and definition, so that the page
+    shows every node's definition beside it while one is chosen (``_node_picker.html``)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        node = getattr(value, "instance", None)
+        option["depth"] = node.depth if node is not None else 0
+        option["definition"] = node.definition if node is not None else ""
+        return option
+
+
+class NodeRadioSelect(_NodeOptions, forms.RadioSelect):
+    pass
+
+
+class NodeCheckboxes(_NodeOptions, forms.CheckboxSelectMultiple):
+    pass
+
+
 class NodeChoiceField(forms.ModelChoiceField):
+    widget = NodeRadioSelect
+
     def label_from_instance(self, obj):
-        return "\u2003" * obj.depth + obj.label
+        return obj.label
 
 
 class NodeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    widget = NodeCheckboxes
+
     def label_from_instance(self, obj):
-        return "\u2003" * obj.depth + obj.label
+        return obj.label
 
 
 def _node_field(taxonomy: Taxonomy, *, required: bool, label: str):
@@ -62,7 +97,7 @@ class ProposalForm(forms.Form):
     rationale = forms.CharField(
         label="Rationale",
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=5000,
+        max_length=limits.NOTE,
         help_text="Why should this change be made? Curators read this first.",
         error_messages={"required": "Say why this change should be made."},
     )
@@ -75,7 +110,7 @@ class ProposalForm(forms.Form):
             if "source_quote" in self.fields:
                 self.initial.setdefault("source_quote", proposal.source_quote)
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> ProposalChanges:
         raise NotImplementedError
 
 
@@ -84,7 +119,7 @@ class QuoteMixin(forms.Form):
         label="Quoted passage of the source (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        max_length=5000,
+        max_length=limits.NOTE,
         help_text="The words of the source that support the change.",
     )
 
@@ -94,6 +129,7 @@ class _RecordFields(forms.Form):
     definition = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
+        max_length=limits.DEFINITION,
         help_text="The source's wording; may be empty.",
     )
     source = forms.ModelChoiceField(
@@ -190,7 +226,7 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
                 )
         return cleaned
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> NewMitigationChanges:
         data = self.cleaned_data
         placements = []
         for taxonomy in self.taxonomies:
@@ -200,7 +236,7 @@ class NewMitigationForm(_RecordFields, QuoteMixin, ProposalForm):
             reasoning = data.get(_field_name(taxonomy, "reasoning"), "").strip()
             nodes = list(chosen) if taxonomy.multi_valued else [chosen]
             placements.extend([node.pk, reasoning] for node in nodes)
-        changes = {
+        changes: NewMitigationChanges = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
@@ -222,16 +258,18 @@ class EditForm(_RecordFields, ProposalForm):
             self.initial.setdefault(key, proposed.get(key, value))
         self.fields["rationale"] = self.fields.pop("rationale")
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> EditChanges:
         data = self.cleaned_data
-        typed = {
+        typed: EditChanges = {
             "name": data["name"].strip(),
             "definition": data["definition"].strip(),
             "source": data["source"].pk,
             "section_path": data["section_path"].strip(),
         }
         current = proposal_changes.snapshot(self.mitigation, list(typed), {})
-        return {key: value for key, value in typed.items() if current[key] != value}
+        return cast(
+            EditChanges, {key: value for key, value in typed.items() if current[key] != value}
+        )
 
 
 class ReclassifyForm(QuoteMixin, ProposalForm):
@@ -263,7 +301,7 @@ class ReclassifyForm(QuoteMixin, ProposalForm):
         for name in ("reasoning", "rationale", "source_quote"):
             self.fields[name] = self.fields.pop(name)
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> ReclassifyChanges:
         chosen = self.cleaned_data.get("node")
         nodes = list(chosen or []) if self.taxonomy.multi_valued else [chosen]
         reasoning = self.cleaned_data.get("reasoning", "").strip()
@@ -279,7 +317,7 @@ class RetireForm(ProposalForm):
             "rationale"
         ].help_text = "Shown on the record once retired, e.g. why it is not a mitigation."
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> RetireChanges:
         return {}
 
 
@@ -315,7 +353,7 @@ class MergeForm(ProposalForm):
             )
         return into
 
-    def to_changes(self) -> dict:
+    def to_changes(self) -> MergeChanges:
         return {"into": self.cleaned_data["into"].pk}
 
 
@@ -323,7 +361,7 @@ class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=10_000,
+        max_length=limits.COMMENT,
         error_messages={"required": "Write a comment first."},
     )
 
@@ -343,7 +381,7 @@ class BatchRationaleForm(forms.Form):
     rationale = forms.CharField(
         label="Why these changes?",
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=5000,
+        max_length=limits.NOTE,
         help_text="Copied to every proposal of the batch; curators read it first.",
         error_messages={
             "required": "Say why these changes should be made: the note goes with every one."

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from catalog import limits
+from catalog.limits import length_constraints, text_field
 from catalog.models import Mitigation, PreviewRow, SpreadsheetUpload, Taxonomy
 
 
@@ -59,13 +61,16 @@ class ProposalBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposal_batches"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    rationale = models.TextField(
-        blank=True, help_text="The contributor's note, copied to each proposal of the batch."
+    rationale = text_field(
+        limits.NOTE,
+        blank=True,
+        help_text="The contributor's note, copied to each proposal of the batch.",
     )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "proposal batches"
+        constraints = length_constraints("review_batch", rationale=limits.NOTE)
 
     def __str__(self):
         return self.title
@@ -108,8 +113,9 @@ class Proposal(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     # The touched fields' values when the proposal was made or last updated by its author.
     base = models.JSONField(default=dict, blank=True)
-    rationale = models.TextField(help_text="Why this change should be made.")
-    source_quote = models.TextField(
+    rationale = text_field(limits.NOTE, help_text="Why this change should be made.")
+    source_quote = text_field(
+        limits.NOTE,
         "quoted passage of the source",
         blank=True,
         help_text="Optional: the words of the source that support the change.",
@@ -124,7 +130,7 @@ class Proposal(models.Model):
         related_name="claimed_proposals",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = text_field(limits.NOTE, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -141,6 +147,14 @@ class Proposal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The review rules ask for these, never for is_staff (see catalog/roles.py).
+        permissions = [
+            ("decide_proposal", "Can review and decide others' proposals (curators)"),
+            (
+                "oversee_proposals",
+                "Can see every draft and upload and release any claim (admins)",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=ProposalKind.values), name="review_proposal_kind_valid"
@@ -167,6 +181,12 @@ class Proposal(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=["submitted", "resubmitted"]) | Q(claimed_by__isnull=True),
                 name="review_proposal_claim_only_in_review",
+            ),
+            *length_constraints(
+                "review_proposal",
+                rationale=limits.NOTE,
+                source_quote=limits.NOTE,
+                decision_note=limits.NOTE,
             ),
         ]
         indexes = [
@@ -239,7 +259,7 @@ class ProposalEvent(models.Model):
     from_state = models.CharField(max_length=20, choices=ProposalState, blank=True)
     to_state = models.CharField(max_length=20, choices=ProposalState)
     revision = models.PositiveIntegerField()
-    note = models.TextField(blank=True)
+    note = text_field(limits.NOTE, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = ProposalEventQuerySet.as_manager()
@@ -251,6 +271,7 @@ class ProposalEvent(models.Model):
                 condition=Q(action__in=ProposalEventAction.values),
                 name="review_event_action_valid",
             ),
+            *length_constraints("review_event", note=limits.NOTE),
         ]
 
     def __str__(self):
@@ -294,11 +315,12 @@ class Comment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposal_comments"
     )
-    body = models.TextField()
+    body = text_field(limits.COMMENT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = length_constraints("review_comment", body=limits.COMMENT)
 
     def __str__(self):
         return f"Comment {self.pk} on {self.proposal_id}"
@@ -330,6 +352,7 @@ class Profile(models.Model):
 
 class UploadStatus(models.TextChoices):
     PREVIEWED = "previewed", "Previewed, awaiting confirmation"
+    CONFIRMING = "confirming", "Confirmed, being proposed"
     PROPOSED = "proposed", "Proposed: a batch in the review queue"
     NOTHING = "nothing", "Nothing to propose"
     FAILED = "failed", "Cannot be proposed"
@@ -368,6 +391,7 @@ class ProposalUpload(SpreadsheetUpload):
                 | (~Q(status="proposed") & Q(batch__isnull=True)),
                 name="review_upload_proposed_iff_batch",
             ),
+            *length_constraints("review_upload", note=limits.NOTE),
         ]
 
     def __str__(self):

@@ -16,11 +16,10 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from catalog.roles import CURATORS_GROUP, display_name
+from catalog.roles import DECIDE_PERMISSION, display_name, holders
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def curators_to_notify(exclude_user_id: int | None):
     """Active curators (and superusers) with an address who did not turn these emails off."""
     User = get_user_model()
     return (
-        User.objects.filter(Q(groups__name=CURATORS_GROUP) | Q(is_superuser=True), is_active=True)
+        User.objects.filter(holders(DECIDE_PERMISSION), is_active=True)
         .exclude(email="")
         .exclude(pk=exclude_user_id)
         .exclude(review_profile__email_on_submission=False)

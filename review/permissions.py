@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.roles import is_curator
+from catalog.roles import can_oversee, is_curator
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def can_view(user, proposal) -> Verdict:
     """Submitted proposals are public record; a draft is its author's (and admins') alone."""
     if proposal.state != "draft":
         return ALLOWED
-    if _is_author(user, proposal) or (_signed_in(user) and user.is_staff):
+    if _is_author(user, proposal) or can_oversee(user):
         return ALLOWED
     return _deny("This draft is visible to its author only.")
 
@@ -112,9 +112,14 @@ def can_claim(user, proposal, *, curator: bool | None = None) -> Verdict:
 def can_release(user, proposal, *, curator: bool | None = None) -> Verdict:
     if not _signed_in(user):
         return _deny("Sign in first.")
-    if proposal.claimed_by_id not in (None, user.pk) and not user.is_staff:
-        return _deny("Only the curator who claimed it, or an admin, can release it.")
-    if not _curator(user, curator) and not user.is_staff:
+    oversees = None
+    if proposal.claimed_by_id not in (None, user.pk):
+        oversees = can_oversee(user)
+        if not oversees:
+            return _deny("Only the curator who claimed it, or an admin, can release it.")
+    if not _curator(user, curator) and not (
+        oversees if oversees is not None else can_oversee(user)
+    ):
         return _deny("Only curators can claim and release proposals.")
     return ALLOWED
 
@@ -138,7 +143,7 @@ def can_upload(user) -> Verdict:
 
 def can_view_upload(user, upload) -> Verdict:
     """An upload's preview is its uploader's (and admins') alone, like a draft."""
-    if _signed_in(user) and (upload.created_by_id == user.pk or user.is_staff):
+    if _signed_in(user) and (upload.created_by_id == user.pk or can_oversee(user)):
         return ALLOWED
     return _deny("This upload is visible to the person who uploaded it only.")
 

@@ -371,3 +371,41 @@ def proposal_ref_descriptions(keys: list[str]) -> dict:
             approved_by=tuple(approvers),
         )
     return described
+
+
+# --------------------------------------------------------------------------- deciding one by one
+
+
+def proposal_next_in_queue(user, *, after: Proposal | None = None) -> Proposal | None:
+    """The proposal ``user`` (a curator) would decide next: the oldest one awaiting review
+    that they did not write, nobody else has claimed and they have not approved yet at its
+    current revision; ``after`` (the one just decided) left out. One query."""
+    queryset = (
+        Proposal.objects.filter(state__in=IN_REVIEW)
+        .exclude(author=user)
+        .exclude(Q(claimed_by__isnull=False) & ~Q(claimed_by=user))
+        .exclude(
+            Exists(
+                ProposalApproval.objects.filter(
+                    proposal=OuterRef("pk"), curator=user, revision=OuterRef("revision")
+                )
+            )
+        )
+        .order_by("submitted_at", "pk")
+    )
+    if after is not None:
+        queryset = queryset.exclude(pk=after.pk)
+    return queryset.first()
+
+
+def proposal_possible_duplicates(proposal: Proposal) -> list:
+    """For a proposed new mitigation: the records its name resembles, found as the form found
+    them when it warned the author (see :func:`mitigation_list_similar`), the record the
+    proposal created left out."""
+    from .models import ProposalKind
+
+    if proposal.kind != ProposalKind.NEW:
+        return []
+    return mitigation_list_similar(
+        proposal.changes.get("name", ""), exclude_pk=proposal.mitigation_id
+    )

@@ -23,9 +23,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from catalog.imports.preview import preview_context
 from catalog.imports.uploads import bound_upload, upload_form_is_valid
+from catalog.jobs import job_active_for, job_latest_for
 from catalog.models import Mitigation, Taxonomy, parse_public_id
 
-from . import accounts, bulk, permissions, selectors, workflow
+from . import accounts, bulk, permissions, selectors, tasks, workflow
 from . import changes as proposal_changes
 from .filters import ProposalQueueFilter
 from .forms import (
@@ -45,7 +46,6 @@ from .models import ProposalKind, UploadStatus
 
 QUEUE_PAGE_SIZE = 50
 BATCH_PAGE_SIZE = 50
-REPORT_LINES = 20  # per kind of outcome, in the messages after a batch decision
 
 
 # --------------------------------------------------------------------------- helpers
@@ -153,6 +153,10 @@ def proposal_detail(request, pk):
         if proposal.is_open and targets_record
         else []
     )
+    # Once this curator has nothing left to decide here, offer the next proposal in the queue.
+    done_here = curator and (
+        not proposal.in_review or any(a.curator_id == user.pk for a in approvals)
+    )
     return render(
         request,
         "review/proposal_detail.html",
@@ -170,6 +174,13 @@ def proposal_detail(request, pk):
             "comment_form": CommentForm(),
             "in_catalog": in_catalog,
             "applied_history": selectors.proposal_history_rows(proposal),
+            "offer_next": done_here,
+            "next_in_queue": selectors.proposal_next_in_queue(user, after=proposal)
+            if done_here
+            else None,
+            "possible_duplicates": selectors.proposal_possible_duplicates(proposal)
+            if proposal.is_open
+            else [],
         },
     )
 
@@ -501,6 +512,9 @@ def _render_upload(request, upload, form, *, status=200):
             "is_uploader": is_uploader,
             "can_confirm": upload.can_be_confirmed
             and bool(permissions.can_confirm_upload(request.user, upload)),
+            "job": job_latest_for(bulk.upload_subject(upload))
+            if upload.status == UploadStatus.CONFIRMING
+            else None,
             "form": form,
         },
         status=status,
@@ -523,7 +537,7 @@ def upload_confirm(request, pk):
         return _render_upload(request, upload, form, status=400)
     try:
         with workflow_refusals(request, validation=False) as refused:
-            upload = bulk.proposal_upload_confirm(
+            job = bulk.proposal_upload_confirm(
                 upload=upload, actor=request.user, rationale=form.cleaned_data["rationale"]
             )
     except ValidationError as error:
@@ -531,15 +545,7 @@ def upload_confirm(request, pk):
         return _render_upload(request, upload, form, status=400)
     if refused:
         return redirect(upload)
-    if upload.status != UploadStatus.PROPOSED:
-        messages.error(request, upload.note)
-        return redirect(upload)
-    count = upload.batch.proposals.count()
-    messages.success(
-        request,
-        f"Thank you: your {count} proposals are in the review queue as batch #{upload.batch_id}.",
-    )
-    return redirect(upload.batch)
+    return redirect(job)  # its page follows the proposing, then reports
 
 
 @require_POST
@@ -582,6 +588,8 @@ def batch_detail(request, pk):
             "proposals": proposals,
             "counts": counts,
             "overlaps": selectors.proposal_overlaps(proposals),
+            # A decision on the whole batch under way (only curators decide: others never ask).
+            "job": job_active_for(tasks.batch_subject(batch)) if curator else None,
             "actions": workflow.batch_available_actions(
                 batch,
                 request.user,
@@ -593,64 +601,48 @@ def batch_detail(request, pk):
     )
 
 
-def _listed(entries, describe) -> list[str]:
-    lines = [describe(entry) for entry in entries[:REPORT_LINES]]
-    if len(entries) > REPORT_LINES:
-        lines.append(f"… and {len(entries) - REPORT_LINES} more: see the list below.")
-    return lines
-
-
-def _report(request, outcome: workflow.BatchOutcome) -> None:
-    """The batch decision's report, as messages: what was done, what was not and why."""
-    done = len(outcome.decided)
-    total = outcome.total
-    if outcome.action == "approve":
-        messages.success(
-            request, f"Approved and applied {done} of the {total} proposals awaiting review."
-        )
-        if outcome.waiting:
-            ids = ", ".join(f"#{result.proposal.pk}" for result in outcome.waiting)
-            messages.info(
-                request,
-                f"Your approval is recorded on {len(outcome.waiting)} that need more curators' "
-                f"approvals before they apply: {ids}.",
-            )
-    elif outcome.action == "reject":
-        messages.success(
-            request,
-            f"Rejected {done} of the {total} proposals awaiting review; the author sees your note.",
-        )
-    else:
-        messages.success(
-            request,
-            f"Sent {done} of the {total} proposals awaiting review back to the author with your "
-            "note.",
-        )
-    for line in _listed(outcome.sent_back, lambda e: f"#{e[0].pk} {e[0].title}: {e[1]}"):
-        messages.warning(request, line)
-    for line in _listed(outcome.refused, lambda e: f"#{e[0].pk} {e[0].title}: {e[1]}"):
-        messages.error(request, line)
+# Decisions on a whole batch that ask to be confirmed on a page of their own first.
+CONFIRM_FIRST = {"approve"}
 
 
 def batch_transition_view(name: str):
-    """The POST view of deciding a whole batch by action ``name`` of
-    :data:`review.workflow.BATCH_ACTIONS`, reporting what became of each proposal."""
+    """The view of deciding a whole batch by action ``name`` of
+    :data:`review.workflow.BATCH_ACTIONS`: POST queues the decision in the background and
+    answers with its job's page (progress, then the report). For "approve", GET is the
+    confirmation step: how many proposals, what approving does."""
     if name not in workflow.BATCH_ACTIONS:
         raise ValueError(f"{name} is not a decision on a whole batch.")
+    methods = ["GET", "HEAD", "POST"] if name in CONFIRM_FIRST else ["POST"]
 
-    @require_POST
+    @require_http_methods(methods)
     @login_required
     def view(request, pk):
         batch = _batch_or_404(pk)
+        if request.method != "POST":
+            return _confirm_batch_decision(request, batch)
         with workflow_refusals(request):
-            outcome = workflow.proposal_batch_decide(
+            job = bulk.proposal_batch_decide_in_background(
                 batch=batch, actor=request.user, action=name, note=request.POST.get("note", "")
             )
-            _report(request, outcome)
+            return redirect(job)
         return redirect(batch)
 
     view.__name__ = view.__qualname__ = f"batch_{name}"
     return view
+
+
+def _confirm_batch_decision(request, batch):
+    _allow(permissions.can_decide_batch(request.user, batch))
+    return render(
+        request,
+        "review/batch_approve_confirm.html",
+        {
+            "batch": batch,
+            "counts": selectors.proposal_batch_counts(batch, request.user),
+            "note": request.GET.get("note", "")[:2000],
+            "job": job_active_for(tasks.batch_subject(batch)),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- the table's views

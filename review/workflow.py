@@ -25,12 +25,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog import limits
 from catalog.models import Mitigation, Taxonomy
 from catalog.roles import display_name, is_curator
 from catalog.validation import error_text
 
 from . import changes as proposal_changes
 from . import notifications, permissions
+from .changes import ProposalChanges, Snapshot
 from .models import (
     IN_REVIEW,
     OPEN,
@@ -148,6 +150,10 @@ def _note(name: str, note: str, *, prompt: str = "") -> str:
     action = ACTIONS[name]
     if action.note == "required" and not note:
         raise ValidationError({"note": prompt or action.note_prompt})
+    if len(note) > limits.NOTE:
+        raise ValidationError(
+            {"note": f"Keep the note under {limits.NOTE:,} characters (it has {len(note):,})."}
+        )
     return note
 
 
@@ -158,7 +164,9 @@ def _after_commit(function, *args) -> None:
 # --------------------------------------------------------------------------- creating
 
 
-def _prepare(*, kind, mitigation, taxonomy, changes, rationale) -> tuple[dict, str]:
+def _prepare(
+    *, kind: str, mitigation, taxonomy, changes: ProposalChanges, rationale: str
+) -> tuple[ProposalChanges, str]:
     rationale = (rationale or "").strip()
     if not rationale:
         raise ValidationError({"rationale": "Say why this change should be made."})
@@ -166,7 +174,7 @@ def _prepare(*, kind, mitigation, taxonomy, changes, rationale) -> tuple[dict, s
     return changes, rationale
 
 
-def _base(kind, mitigation, taxonomy, changes) -> dict:
+def _base(kind: str, mitigation, taxonomy, changes: ProposalChanges) -> Snapshot:
     if mitigation is None:
         return {}
     keys = proposal_changes.base_keys(kind, changes, taxonomy.pk if taxonomy else None)
@@ -177,7 +185,7 @@ def proposal_create(
     *,
     kind: str,
     author,
-    changes: dict,
+    changes: ProposalChanges,
     rationale: str,
     mitigation: Mitigation | None = None,
     taxonomy=None,
@@ -258,7 +266,7 @@ def _create(
 
 
 def proposal_update(
-    *, proposal: Proposal, actor, changes: dict, rationale: str, source_quote: str = ""
+    *, proposal: Proposal, actor, changes: ProposalChanges, rationale: str, source_quote: str = ""
 ) -> Proposal:
     """The author revises a draft or a proposal sent back for changes, against today's record."""
     _allowed("edit", actor, proposal)
@@ -765,7 +773,7 @@ class BatchItem:
     """One proposal to make in a batch (what :func:`proposal_create` takes), with its row."""
 
     kind: str
-    changes: dict
+    changes: ProposalChanges
     mitigation: Mitigation | None = None
     taxonomy: Taxonomy | None = None
     row: int | None = None
@@ -837,12 +845,12 @@ class BatchOutcome:
 
 
 def proposal_batch_decide(
-    *, batch: ProposalBatch, actor, action: str, note: str = ""
+    *, batch: ProposalBatch, actor, action: str, note: str = "", progress=None
 ) -> BatchOutcome:
     """Decide each proposal of ``batch`` awaiting review by the usual transition (one of
     :data:`BATCH_ACTIONS`), each in its own transaction: one refused (the record changed since,
     someone else was faster, the change cannot be applied) is reported and leaves the others
-    alone."""
+    alone. ``progress(done, total)`` is told before each proposal (a background job's bar)."""
     decision = BATCH_ACTIONS[action]
     _require(permissions.can_decide_batch(actor, batch))
     note = _note(action, note, prompt=decision.batch_note_prompt)
@@ -857,7 +865,9 @@ def proposal_batch_decide(
             "is back with its author. Nothing was done."
         )
     outcome = BatchOutcome(batch, action)
-    for proposal in proposals:
+    for done, proposal in enumerate(proposals):
+        if progress is not None:
+            progress(done, len(proposals))
         try:
             result = decision.transition(proposal=proposal, actor=actor, note=note, notify=False)
         except StaleBase as error:

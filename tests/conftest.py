@@ -111,6 +111,59 @@ def _static_files_by_their_plain_names():
         yield
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, the test database is a file (not Django's in-memory default), so that real
+    processes the tests start, a worker or app servers, share it as they would in production."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})
+        if not database["TEST"].get("NAME"):
+            database["TEST"]["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
+@pytest.fixture
+def run_tasks(db):
+    """``run_tasks()``: run every background task waiting in the database, in this process,
+    with django-tasks-db's own worker code; returns how many ran (see tests/tasks.py)."""
+    from tests.tasks import run_pending_tasks
+
+    return run_pending_tasks
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path, settings):
+    """``worker(**environment)``: start django-tasks-db's worker, ``manage.py db_worker``, as a
+    real process on the test database (stopped at the end of the test)."""
+    import sys
+
+    from tests import servers
+
+    started = []
+
+    def start(**extra):
+        env = servers.environment(
+            database=servers.database_url(connections["default"].settings_dict),
+            EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+            IMPORT_UPLOAD_DIR=str(settings.IMPORT_UPLOAD_DIR),
+            **extra,
+        )
+        command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"]
+        process = servers.Process(
+            [*command, "--no-startup-delay", "--verbosity", "2"],
+            env=env,
+            log=tmp_path / f"worker-{len(started)}.log",
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
 _SESSION_DATA: dict[str, str] = {}
 
 

@@ -118,3 +118,41 @@ def html_problems(html: str) -> list[str]:
     if "h1" not in checker.tags:
         problems.append("no <h1>")
     return problems
+
+
+# --------------------------------------------------------------------------- inline script
+
+# <script> types a browser does not run: data blocks (json_script, allauth's onload data).
+DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}
+
+
+class _InlineScriptFinder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "script":
+            kind = (attributes.get("type") or "").strip().lower()
+            if not attributes.get("src") and kind not in DATA_SCRIPT_TYPES:
+                self.problems.append(f"<script> without src at line {self.getpos()[0]}")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"<{tag} {name}=…> (an inline event handler)")
+            if name in ("href", "src", "action", "formaction") and (
+                value or ""
+            ).strip().lower().startswith("javascript:"):
+                self.problems.append(f"<{tag} {name}=javascript:…>")
+        if tag == "style":
+            self.problems.append(f"<style> element at line {self.getpos()[0]}")
+
+
+def inline_script_problems(html: str) -> list[str]:
+    """What a Content-Security-Policy without 'unsafe-inline' would block in ``html``: scripts
+    without ``src`` (data blocks excepted), inline event handlers, ``javascript:`` URLs and
+    ``<style>`` elements."""
+    finder = _InlineScriptFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.problems

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +30,9 @@ _UNSET = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "P
 
 
 def free_port() -> int:
-    for port in PORTS:
+    """A port of this project's range that is free now (in random order: someone may be
+    starting a server on the first free one right now)."""
+    for port in random.sample(PORTS, len(PORTS)):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -138,6 +142,41 @@ def wait_for(url: str, process: Process, *, timeout: float = START_TIMEOUT, head
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.5)
     raise AssertionError(f"{url} did not answer in {timeout} s:\n{process.output()[-5000:]}")
+
+
+def start_listening(command_for, *, env: dict[str, str], log: Path, timeout=START_TIMEOUT):
+    """Start ``command_for(port)`` (a server that logs gunicorn's "Listening at:") on a free
+    port of the range; if another process took the port meanwhile, try another. Returns
+    ``(process, port)`` once this very process listens."""
+    for _ in range(5):
+        port = free_port()
+        process = Process(command_for(port), env={**env, "PORT": str(port)}, log=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            output = process.output()
+            if f"Listening at: http://127.0.0.1:{port}" in output:
+                return process, port
+            if not process.running():
+                break
+            time.sleep(0.3)
+        process.stop()
+        if "in use" not in output:
+            raise AssertionError(f"The server did not start:\n{output[-5000:]}")
+    raise AssertionError("No free port for the server after five tries.")
+
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:airm_site.gunicorn_conf"]
+
+
+def collect_static(static_root: Path, env: dict[str, str]) -> None:
+    """``collectstatic`` into ``static_root``, as ``make serve`` does before gunicorn starts."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**env, "STATIC_ROOT": str(static_root)},
+        check=True,
+        timeout=START_TIMEOUT,
+    )
 
 
 def json_of(body: bytes) -> dict:

@@ -1,10 +1,11 @@
 """Import batches: upload → preview → confirm (or cancel) → applied → maybe reverted.
 
-The admin keeps an upload in ``settings.IMPORT_UPLOAD_DIR`` (a private folder, never a served
-one) between its preview and its confirmation; the file is deleted as soon as the batch is
+The admin keeps an upload in the private "uploads" storage (:mod:`catalog.imports.uploads`)
+between its preview and its confirmation; the file is deleted as soon as the batch is
 applied, cancelled, fails or expires. Only the uploader may confirm or cancel a batch. A
-confirm reads the file again and must arrive at exactly the previewed plan (same fingerprint):
-if the catalog changed in between, nothing is written and the batch fails with that reason.
+confirm hands the batch to a background worker (:mod:`catalog.imports.tasks`), which reads the
+file again and must arrive at exactly the previewed plan (same fingerprint): if the catalog
+changed in between, nothing is written and the batch fails with that reason.
 
 The command line (:func:`import_files`) runs the same pipeline on files it is given, without
 storing them, and records an applied batch the same way.
@@ -12,18 +13,12 @@ storing them, and records an applied batch the same way.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import secrets
-import stat
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 
 from .. import services
@@ -31,6 +26,7 @@ from ..models import ImportBatch, ImportKind, RowAction, SourceDocument
 from .pipeline import ImportReport, RowPlan, run
 from .preview import preview_row, record_report, save_rows
 from .readers import FileProblem
+from .uploads import delete_stored, file_checksum, store_upload, stored_copy, uploads_expire
 
 STALE_MESSAGE = (
     "The catalog changed between the preview and the confirmation, so the file would no longer "
@@ -42,90 +38,13 @@ class _Rollback(Exception):
     """Leave the transaction without committing anything."""
 
 
-# --------------------------------------------------------------------------- the private folder
-
-
-def upload_dir() -> Path:
-    """The private folder for uploads; refused unless this process alone can enter it (a
-    folder in a shared temporary directory could otherwise be someone else's)."""
-    folder = Path(settings.IMPORT_UPLOAD_DIR)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    status = folder.lstat()
-    if (
-        not stat.S_ISDIR(status.st_mode)
-        or status.st_uid != os.getuid()
-        or stat.S_IMODE(status.st_mode) & 0o077
-    ):
-        raise ImproperlyConfigured(
-            f"IMPORT_UPLOAD_DIR ({folder}) must be a folder owned by this user that no one "
-            "else can open (mode 0700), not a link."
-        )
-    return folder
-
-
-def stored_path(record) -> Path | None:
-    """Where the upload of ``record`` (anything with a ``stored_file`` name) waits, if any."""
-    return upload_dir() / record.stored_file if record.stored_file else None
-
-
-def delete_stored(record) -> None:
-    """Delete the upload of ``record`` and forget its name (the caller saves ``record``)."""
-    path = stored_path(record)
-    if path is not None:
-        path.unlink(missing_ok=True)
-        record.stored_file = ""
-
-
-def store_upload(upload) -> tuple[str, str, int]:
-    """Copy an uploaded file into the private folder: ``(stored name, sha256, size)``.
-
-    The stored name is random (never the uploader's), the file readable by this process only.
-    """
-    limit = settings.IMPORT_MAX_BYTES
-    name = secrets.token_hex(16) + Path(upload.name or "").suffix.lower()[:10]
-    path = upload_dir() / name
-    digest, size = hashlib.sha256(), 0
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            for chunk in upload.chunks():
-                size += len(chunk)
-                if size > limit:
-                    raise FileProblem(
-                        f"The file is larger than {filesizeformat(limit)}, the most one import "
-                        "takes (IMPORT_MAX_BYTES). Split it into several files."
-                    )
-                digest.update(chunk)
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return name, digest.hexdigest(), size
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --------------------------------------------------------------------------- the admin's steps
 
 
 def import_batch_expire() -> int:
-    """Cancel previews left unconfirmed longer than IMPORT_PREVIEW_HOURS; delete their files."""
-    cutoff = timezone.now() - timedelta(hours=settings.IMPORT_PREVIEW_HOURS)
-    expired = 0
-    stale = ImportBatch.objects.filter(status=ImportBatch.Status.PREVIEWED, created_at__lt=cutoff)
-    for batch in stale:
-        delete_stored(batch)
-        batch.status = ImportBatch.Status.CANCELLED
-        batch.note = "The preview expired unconfirmed."
-        batch.save(update_fields=["status", "note", "stored_file"])
-        expired += 1
-    return expired
+    """Cancel previews left unconfirmed longer than IMPORT_PREVIEW_HOURS; delete their files
+    (those of contributors' uploads too: one expiry for every upload)."""
+    return uploads_expire()
 
 
 def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
@@ -146,9 +65,9 @@ def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
         batch.size = upload.size or 0
         batch.save()
         return batch
-    path = stored_path(batch)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), stored_copy(batch) as path:
+            assert path is not None, "a batch that passed the upload checks has its file"
             batch.save()
 
             def store(plans: list[RowPlan]) -> None:
@@ -161,7 +80,7 @@ def import_batch_preview(*, upload, kind: str, actor) -> ImportBatch:
                 delete_stored(batch)
             batch.save()
     except BaseException:
-        path.unlink(missing_ok=True)
+        delete_stored(batch)
         raise
     return batch
 
@@ -171,29 +90,59 @@ def _require_uploader(batch: ImportBatch, actor) -> None:
         raise PermissionDenied("Only the person who uploaded this file can confirm or cancel it.")
 
 
-def import_batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
-    """Apply a previewed batch in one transaction, exactly as previewed, or not at all."""
+def import_batch_confirm(*, batch: ImportBatch, actor):
+    """Confirm a previewed batch: it is applied in the background (:func:`import_batch_apply`
+    in a worker). Returns the :class:`~catalog.models.Job` whose page follows it."""
+    from ..jobs import job_start
+    from .tasks import apply_import_batch
+
     _require_uploader(batch, actor)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if not batch.can_be_confirmed:
+            raise ValidationError(
+                f"Batch {batch.pk} is {batch.get_status_display().lower()}; "
+                "only a previewed batch without errors can be confirmed."
+            )
+        batch.status = ImportBatch.Status.APPLYING
+        batch.save(update_fields=["status"])
+        return job_start(
+            task=apply_import_batch,
+            title=f"Import of {batch.file_name} (batch {batch.pk})",
+            subject=batch.ref,
+            actor=actor,
+            total=batch.rows_total,
+            unit="rows",
+            next_url=reverse("admin:catalog_importbatch_change", args=[batch.pk]),
+        )
+
+
+def import_batch_apply(*, batch: ImportBatch, actor, progress=None) -> ImportBatch:
+    """Apply a confirmed batch in one transaction, exactly as previewed, or not at all.
+
+    If the file now plans differently (the catalog changed since the preview) or fails, the
+    batch fails with the reason and its file is deleted. Any other error (the database went
+    away, the worker was killed) leaves the batch confirmed with its file, to be retried.
+    """
     try:
         with transaction.atomic():
             batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-            if not batch.can_be_confirmed:
-                raise ValidationError(
-                    f"Batch {batch.pk} is {batch.get_status_display().lower()}; "
-                    "only a previewed batch without errors can be confirmed."
+            if batch.status != ImportBatch.Status.APPLYING:
+                return batch  # applied (or failed) by an earlier attempt
+            with stored_copy(batch) as path:
+                if path is None:
+                    batch.note = "The uploaded file is gone; upload it again."
+                    raise _Rollback
+                report, _ = run(
+                    path,
+                    file_name=batch.file_name,
+                    kind=batch.kind,
+                    apply=True,
+                    actor=actor,
+                    reason=batch.reason,
+                    ref=batch.ref,
+                    progress=progress,
                 )
-            path = stored_path(batch)
-            if path is None or not path.exists():
-                raise ValidationError("The uploaded file is gone; upload it again.")
-            report, _ = run(
-                path,
-                file_name=batch.file_name,
-                kind=batch.kind,
-                apply=True,
-                actor=actor,
-                reason=batch.reason,
-                ref=batch.ref,
-            )
             if not report.ok or report.fingerprint != batch.fingerprint:
                 batch.note = (
                     STALE_MESSAGE

@@ -239,22 +239,25 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
                 continue
         unknown.append(index)
 
-    expected = {c.label: c.names for c in layout.columns if c.field not in mapping.fields}
+    expected_names = {c.label: c.names for c in layout.columns if c.field not in mapping.fields}
     if layout.taxonomy_columns:
         for taxonomy in set(taxonomies.values()):
             if taxonomy.slug not in mapping.taxonomies:
-                expected[taxonomy.slug] = {normalise(taxonomy.slug), normalise(taxonomy.name)}
-                expected[taxonomy.slug + REASONING_SUFFIX] = {
+                expected_names[taxonomy.slug] = {
+                    normalise(taxonomy.slug),
+                    normalise(taxonomy.name),
+                }
+                expected_names[taxonomy.slug + REASONING_SUFFIX] = {
                     normalise(taxonomy.slug + REASONING_SUFFIX),
                     normalise(taxonomy.name + REASONING_SUFFIX),
                 }
     misspelt: set[str] = set()
     for index in unknown:
         close = difflib.get_close_matches(
-            names[index], [n for names_ in expected.values() for n in names_], n=1, cutoff=0.8
+            names[index], [n for names_ in expected_names.values() for n in names_], n=1, cutoff=0.8
         )
         if close:
-            label = next(label for label, names_ in expected.items() if close[0] in names_)
+            label = next(label for label, names_ in expected_names.items() if close[0] in names_)
             misspelt.add(label)
             mapping.problems.append(
                 f"{first_upper(table.column_label(index))} is not a column of the "
@@ -269,21 +272,21 @@ def detect(table: Table, *, kind: str | None = None) -> Mapping:
                 f"{', '.join(c.label for c in layout.columns if c.required)}."
             )
     for slug, columns in mapping.taxonomies.items():
-        if columns.node is None:
+        if columns.node is None and columns.reasoning is not None:
             mapping.problems.append(
                 f"{first_upper(table.column_label(columns.reasoning))} gives reasonings but "
                 f"there is no “{slug}” column with the nodes they belong to."
             )
     if layout is MIT:
-        taxonomy = taxonomies.get(normalise(MIT_TAXONOMY))
-        if taxonomy is None:
+        mit_taxonomy = taxonomies.get(normalise(MIT_TAXONOMY))
+        if mit_taxonomy is None:
             mapping.problems.append(
                 f"The MIT taxonomy ({MIT_TAXONOMY}) is not loaded; run "
                 "`python manage.py load_reference_data` first."
             )
         elif "mit_code" in mapping.fields:
-            mapping.taxonomies[taxonomy.slug] = TaxonomyColumns(
-                taxonomy, node=mapping.fields["mit_code"]
+            mapping.taxonomies[mit_taxonomy.slug] = TaxonomyColumns(
+                mit_taxonomy, node=mapping.fields["mit_code"]
             )
     if "classifications" in mapping.fields:
         for taxonomy in taxonomies.values():

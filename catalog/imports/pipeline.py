@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from .. import services
+from .. import limits, services
 from ..models import (
     Classification,
     DocType,
@@ -57,9 +58,28 @@ SOURCE_HINT = (
 )
 TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
+# The longest text any field holds (catalog.limits.ABSTRACT).
+SHOWN_VALUE_MAX = limits.ABSTRACT
 NUL_MESSAGE = (
     "This cell holds a NUL character (shown as \ufffd), which cannot be stored. Remove it."
 )
+
+
+class CellChange(NamedTuple):
+    """One changed value of a row: the column's heading, the value before and after, as text.
+    Stored as the JSON list ``[column, old, new]`` (``PreviewRow.changes``)."""
+
+    column: str
+    old: str
+    new: str
+
+
+class CellError(NamedTuple):
+    """Why a row cannot be written: where (a column heading, or empty for the whole row) and
+    the message. Stored as the JSON list ``[where, message]`` (``PreviewRow.errors``)."""
+
+    where: str
+    message: str
 
 
 @dataclass
@@ -72,8 +92,8 @@ class RowPlan:
     key: str = ""
     label: str = ""
     action: str = RowAction.UNCHANGED
-    changes: list[tuple[str, str, str]] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[CellChange] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
     item: object | None = None
     # The services' field names of ``changes``, one each in the same order (a model field, a
     # taxonomy slug or "<slug> reasoning"), for consumers that act on fields, not headings.
@@ -82,7 +102,7 @@ class RowPlan:
     key_given: bool = True
 
     def add_error(self, where: str, message: str) -> None:
-        self.errors.append((where, message))
+        self.errors.append(CellError(where, message))
         self.action = RowAction.ERROR
 
 
@@ -149,6 +169,14 @@ class ImportReport:
             f"{counts[RowAction.CHANGED]:,} changed, {counts[RowAction.UNCHANGED]:,} unchanged, "
             f"{counts[RowAction.ERROR]:,} with errors"
         )
+
+
+def _shown(value):
+    """A value as a preview keeps it: text longer than any field may hold (so the row is in
+    error anyway) is cut, so that a 15 MB cell is never stored in a preview or shown again."""
+    if isinstance(value, str) and len(value) > SHOWN_VALUE_MAX:
+        return f"{value[:SHOWN_VALUE_MAX]}… ({len(value):,} characters in all)"
+    return value
 
 
 def _chunked(iterable: Iterable, size: int) -> Iterator[list]:
@@ -244,7 +272,7 @@ class Importer:
         """:meth:`parse`, and an error for each cell that held a NUL character."""
         plan = self.parse(number, cells)
         nul = [
-            (self.table.column_label(index), NUL_MESSAGE)
+            CellError(self.table.column_label(index), NUL_MESSAGE)
             for index in getattr(cells, "nul_columns", ())
         ]
         if nul:
@@ -327,7 +355,11 @@ class Importer:
             self.failed = True
         plan.action = outcome.action
         plan.changes = [
-            (self.mapping.heading(self.field_names.get(c.field, c.field)), c.old, c.new)
+            CellChange(
+                self.mapping.heading(self.field_names.get(c.field, c.field)),
+                _shown(c.old),
+                _shown(c.new),
+            )
             for c in outcome.changes
         ]
         plan.fields = [c.field for c in outcome.changes]
@@ -343,7 +375,7 @@ class MitigationImporter(Importer):
     kind = ImportKind.MITIGATIONS
     key_field = "id"
     field_names = {"number": "id"}
-    REASONING_MAX = Classification._meta.get_field("reasoning").max_length
+    REASONING_MAX: int = Classification._meta.get_field("reasoning").max_length or 0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -359,7 +391,7 @@ class MitigationImporter(Importer):
 
     def scan(self) -> None:
         super().scan()
-        highest_in_file = max((k for k in self.rows_by_key if k), default=0)
+        highest_in_file = max((k for k in self.rows_by_key if isinstance(k, int)), default=0)
         self.next_number = max(services.mitigation_next_number(), highest_in_file + 1)
 
     def parse(self, number: int, cells: list) -> RowPlan:
@@ -382,7 +414,7 @@ class MitigationImporter(Importer):
             self.next_number += 1
         plan.key = format_public_id(public_number) if public_number else raw_id
         plan.key_given = bool(raw_id)
-        data = {"name": self.text(cells, "name", plan)}
+        data: dict[str, Any] = {"name": self.text(cells, "name", plan)}
         plan.label = data["name"][:500]
         for name in ("definition", "section_path"):
             if self.has(name):
@@ -391,6 +423,7 @@ class MitigationImporter(Importer):
         expect = self._expect(cells, plan)
         placements = self._placements(cells, plan)
         if plan.action != RowAction.ERROR:
+            assert public_number is not None  # an error otherwise
             plan.item = services.MitigationUpsert(
                 number=public_number, data=data, placements=placements, expect=expect
             )
@@ -413,7 +446,7 @@ class MitigationImporter(Importer):
     }
 
     def _expect(self, cells, plan) -> dict:
-        expect = {}
+        expect: dict[str, Any] = {}
         statuses = self.STATUSES
         if self.has("status"):
             text = self.text(cells, "status", plan).strip()
@@ -467,7 +500,7 @@ class MitigationImporter(Importer):
                 elif not text:
                     reasonings = [""] * len(codes)
                 elif len(text.split("; ")) == len(codes):
-                    reasonings = text.split("; ")
+                    reasonings = list(text.split("; "))
                 else:
                     plan.add_error(
                         reasoning_where,
@@ -557,7 +590,7 @@ class DocumentImporter(Importer):
             plan.add_error(self.where("short_ref"), "A short reference is required.")
         else:
             self.duplicate_error(plan, short_ref, short_ref)
-        data = {}
+        data: dict[str, Any] = {}
         for name in ("title", "first_author", "authors", "abstract", "description"):
             if self.has(name):
                 data[name] = self.text(cells, name, plan)
@@ -623,7 +656,7 @@ class NodeImporter(Importer):
             plan.add_error(self.where("code"), "A code is required.")
         else:
             self.duplicate_error(plan, (slug, code), plan.key)
-        data = {"name": self.text(cells, "name", plan)}
+        data: dict[str, Any] = {"name": self.text(cells, "name", plan)}
         plan.label = data["name"][:500]
         if self.has("definition"):
             data["definition"] = self.text(cells, "definition", plan)
@@ -640,6 +673,7 @@ class NodeImporter(Importer):
                 plan.add_error(self.where("is_catch_all"), f"“{text}” is not yes or no.")
             data["is_catch_all"] = text in TRUE_WORDS
         if plan.action != RowAction.ERROR:
+            assert taxonomy is not None  # an error otherwise
             plan.item = services.TaxonomyNodeUpsert(taxonomy=taxonomy, code=code, data=data)
         return plan
 
@@ -649,7 +683,7 @@ class NodeImporter(Importer):
         )
 
 
-IMPORTERS = {
+IMPORTERS: dict[str, type[Importer]] = {
     ImportKind.MITIGATIONS: MitigationImporter,
     ImportKind.DOCUMENTS: DocumentImporter,
     ImportKind.NODES: NodeImporter,

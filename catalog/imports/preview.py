@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 
 from django.core.paginator import Paginator
 from django.utils.html import format_html, format_html_join
 
 from ..models import PreviewRow, RowAction, SpreadsheetUpload
-from .pipeline import ImportReport, RowPlan
+from .pipeline import CellChange, ImportReport, RowPlan
 
 PAGE_SIZE = 50
 DIFF_MIN_LENGTH = 80  # shorter values are shown whole, old above new
@@ -62,7 +63,7 @@ def preview_row(upload: SpreadsheetUpload, plan: RowPlan, **extra) -> PreviewRow
 
 def save_rows(rows: list[PreviewRow]) -> None:
     if rows:
-        type(rows[0]).objects.bulk_create(rows, batch_size=1000)
+        type(rows[0])._default_manager.bulk_create(rows, batch_size=1000)
 
 
 # --------------------------------------------------------------------------- showing
@@ -84,10 +85,11 @@ def inline_diff(old: str, new: str):
     return format_html_join("", "{}", ((format_html(t, v),) for t, v in parts))
 
 
-def present_changes(changes) -> list[dict]:
-    """A preview row's ``(column, old, new)`` changes, long texts with a word diff."""
+def present_changes(changes: Iterable[Sequence[str]]) -> list[dict]:
+    """A preview row's changes (stored :class:`~catalog.imports.pipeline.CellChange` lists),
+    long texts with a word diff."""
     shown = []
-    for column, old, new in changes:
+    for column, old, new in map(CellChange._make, changes):
         long = len(old) + len(new) > DIFF_MIN_LENGTH and old and new
         diff = inline_diff(old, new) if long else None
         shown.append({"column": column, "old": old, "new": new, "diff": diff})

@@ -29,7 +29,7 @@ import csv
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,7 +178,7 @@ class Table:
                 except UnicodeDecodeError as error:
                     raise _EncodingError(line_number, raw[error.start : error.start + 1]) from error
 
-    def _sheet_rows(self) -> Iterator[tuple[int, list]]:
+    def _sheet_rows(self) -> Generator[tuple[int, list]]:
         reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=False)
         number = 0
         while True:
@@ -201,7 +201,7 @@ class Table:
 
     # ----------------------------------------------------------------- XLSX
 
-    def _xlsx_rows(self) -> Iterator[tuple[int, list]]:
+    def _xlsx_rows(self) -> Generator[tuple[int, list]]:
         limits = XlsxLimits(
             max_part_bytes=max_unpacked_bytes(),
             max_columns=settings.IMPORT_MAX_COLUMNS,
@@ -245,9 +245,10 @@ class Table:
                     document = document[key]
                     break
             else:
+                keys = get_text_list(list(JSON_LIST_KEYS), "or")
                 raise FileProblem(
                     "The JSON file holds an object without a list of records; give a list, "
-                    f"or an object with one of the keys {get_text_list(JSON_LIST_KEYS, 'or')}."
+                    f"or an object with one of the keys {keys}."
                 )
         if not isinstance(document, list):
             raise FileProblem("The JSON file must hold a list of records.")
@@ -257,7 +258,7 @@ class Table:
         self._json = document
         return document
 
-    def _json_rows(self) -> Iterator[tuple[int, list]]:
+    def _json_rows(self) -> Generator[tuple[int, list]]:
         for index, entry in enumerate(self._load_json(), start=1):
             yield index, [cell_text(entry.get(key)) for key in self.header]
 
@@ -357,7 +358,7 @@ def _sniff_delimiter(path: Path) -> str:
     with open(path, "rb") as handle:
         first = handle.readline(64 * 1024).decode("utf-8", errors="replace")
     counts = {delimiter: first.count(delimiter) for delimiter in (",", "\t", ";")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 

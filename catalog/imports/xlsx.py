@@ -336,7 +336,7 @@ class Workbook:
                         "workbook is damaged. Save it again from your spreadsheet program."
                     )
                 last_row = number
-                cells = [None] * max(values, default=0)
+                cells: list[object] = [None] * max(values, default=0)
                 for column, value in values.items():
                     cells[column - 1] = value
                 yield number, cells

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from .. import version
+from .. import limits, version
 from ..history import change_context
 from ..models import (
     TaxonomyNode,
@@ -61,19 +61,29 @@ def _unit_of_work(*, actor, reason: str, ref: str = ""):
     """
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Say why this change is made."})
+    if len(reason.strip()) > limits.REASON:
+        message = f"Keep the reason under {limits.REASON:,} characters."
+        raise ValidationError({"reason": message})
     with transaction.atomic(), change_context(actor=actor, reason=reason.strip(), ref=ref):
         yield
         version.bump()
 
 
-def _field_value(instance: models.Model, name: str):
-    field = instance._meta.get_field(name)
-    return getattr(instance, field.attname)
+def _field(model: models.Model | type[models.Model], name: str) -> models.Field:
+    """The field ``name`` of a model or a record (a column, never a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise ValidationError({name: "This field cannot be written here."})
+    return field
 
 
-def _normalise(instance: models.Model, name: str, value):
+def _field_value(instance: models.Model, name: str) -> Any:
+    return getattr(instance, _field(instance, name).attname)
+
+
+def _normalise(instance: models.Model, name: str, value: Any) -> Any:
     """The stored form of ``value``: a primary key for a relation, a cleaned Python value else."""
-    field = instance._meta.get_field(name)
+    field = _field(instance, name)
     if field.is_relation:
         return value.pk if isinstance(value, models.Model) else value
     if value is None and not field.null and isinstance(field, models.CharField | models.TextField):
@@ -117,7 +127,7 @@ def _assign(instance: models.Model, data: Mapping, allowed: Iterable[str]) -> li
     """Set the fields in ``data`` on ``instance``; return the names of those that changed."""
     changed = list(_differences(instance, data, allowed))
     for difference in changed:
-        setattr(instance, instance._meta.get_field(difference.name).attname, difference.new)
+        setattr(instance, _field(instance, difference.name).attname, difference.new)
     return [difference.name for difference in changed]
 
 

@@ -84,8 +84,9 @@ def _locked(mitigation: Mitigation) -> Mitigation:
 
 def _require_editable(mitigation: Mitigation) -> None:
     if mitigation.status == MitigationStatus.MERGED:
+        into = mitigation.merged_into
         raise ValidationError(
-            f"{mitigation.public_id} was merged into {mitigation.merged_into.public_id}; "
+            f"{mitigation.public_id} was merged into {into.public_id if into else '?'}; "
             "edit that record instead."
         )
 
@@ -175,20 +176,20 @@ def _set_placements(
 
     wanted = {p.node.pk: p for p in placements}
     for row in current:
-        placement = wanted.pop(row.node_id, None)
-        if placement is None:
+        kept = wanted.pop(row.node_id, None)
+        if kept is None:
             row.delete()
             changed = True
-        elif _assign(row, {"reasoning": placement.reasoning}, ("reasoning",)):
+        elif _assign(row, {"reasoning": kept.reasoning}, ("reasoning",)):
             _save(row)
             changed = True
-    for placement in wanted.values():
+    for added in wanted.values():
         _save(
             Classification(
                 mitigation=mitigation,
                 taxonomy=taxonomy,
-                node=placement.node,
-                reasoning=placement.reasoning,
+                node=added.node,
+                reasoning=added.reasoning,
             )
         )
         changed = True

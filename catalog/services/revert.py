@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -16,7 +17,7 @@ from ..models import (
     SourceDocument,
     TaxonomyNode,
 )
-from ._base import NODE_FIELDS, SOURCE_FIELDS, _save, _unit_of_work
+from ._base import NODE_FIELDS, SOURCE_FIELDS, _field, _save, _unit_of_work
 from .bulk._inserts import _history_kwargs
 from .sources import source_document_update
 from .taxonomies import taxonomy_node_update
@@ -46,9 +47,10 @@ def _chunks(values: list, size: int = _REVERT_CHUNK):
 class _ChangeSetRows:
     """What one change set did to the records of one model, and what they were before."""
 
-    model: type[models.Model]
+    model: Any  # a curated model class (its ``objects`` and ``history`` managers are used)
     created: list[int] = dataclass_field(default_factory=list)  # ids it created
-    existed: dict[int, models.Model] = dataclass_field(default_factory=dict)  # id → prior version
+    # id → the prior version: a simple-history row (``.instance`` rebuilds the record)
+    existed: dict[int, Any] = dataclass_field(default_factory=dict)
     conflicts: list[str] = dataclass_field(default_factory=list)
 
 
@@ -93,7 +95,7 @@ def _restore_bulk(rows: _ChangeSetRows, history: dict, now) -> int:
     """Give records of ``rows.model`` back their prior versions (bulk, for many records)."""
     model = rows.model
     names = _RESTORED_FIELDS[model]
-    attnames = [model._meta.get_field(name).attname for name in names]
+    attnames = [_field(model, name).attname for name in names]
     restored, recreated = [], []
     ids = list(rows.existed)
     for chunk in _chunks(ids):

@@ -15,3 +15,13 @@ document.querySelectorAll("form[data-drop-empty]").forEach(function (form) {
     window.location.assign(target.toString());
   });
 });
+
+// Taxonomy pickers scroll their list to the node already chosen, so the current
+// classification is in view when the form opens.
+document.querySelectorAll(".node-picker__options").forEach(function (box) {
+  var chosen = box.querySelector("input:checked");
+  if (chosen && chosen.value) {
+    var option = chosen.closest(".node-picker__option");
+    box.scrollTop = option.offsetTop - box.clientHeight / 3;  // (the box is positioned)
+  }
+});

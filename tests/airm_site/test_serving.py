@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from tests.servers import (
+    GUNICORN,
     ROOT,
     database_url,
     environment,
@@ -106,8 +107,7 @@ def test_healthz_answers_503_when_the_database_does_not(tmp_path):
         unreachable = "postgres://root@127.0.0.1:1/airm_ops_nowhere"
     port = free_port()
     env = environment(database=unreachable, PORT=str(port), WEB_CONCURRENCY="1")
-    gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "-c", "python:airm_site.gunicorn_conf"]
-    with running(gunicorn, env=env, log=tmp_path / "gunicorn.log") as server:
+    with running(GUNICORN, env=env, log=tmp_path / "gunicorn.log") as server:
         status, headers, body = wait_for(f"http://127.0.0.1:{port}/healthz", server)
     assert status == 503
     assert headers["Content-Type"] == "application/json"

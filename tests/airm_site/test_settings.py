@@ -65,3 +65,21 @@ def test_database_url_selects_the_database():
 @pytest.mark.django_db
 def test_the_models_and_migrations_are_in_step():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.slow
+def test_a_bare_pytest_needs_no_debug_or_secret_key_in_the_environment():
+    """The suite's settings (tests/settings.py) supply what it needs; production's do not."""
+    unset = {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in unset and not k.startswith("PYTEST")}
+    script = Path(sys.executable).with_name("pytest")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]
+    result = subprocess.run(
+        [*command, "tests/catalog/test_validation.py", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "3 passed" in result.stdout

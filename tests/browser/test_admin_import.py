@@ -37,9 +37,10 @@ def sheet(tmp_path):
 
 
 def test_an_admin_previews_confirms_and_reverts_an_import(
-    page, live_server, signed_in, sheet, settings, tmp_path
+    page, live_server, signed_in, sheet, settings, tmp_path, worker
 ):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    worker()
     path, renamed = sheet
     signed_in("demo-admin", "demo-admin-pass")
 
@@ -60,8 +61,13 @@ def test_an_admin_previews_confirms_and_reverts_an_import(
     expect(rows.locator("ins")).to_contain_text("Renamed at the workshop")
 
     page.get_by_role("button", name="Confirm and import").click()
-    expect(page.locator(".messagelist")).to_contain_text("Applied: 2 new, 1 changed")
+    # The job's page follows the worker, then shows the report (its script reloads it).
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Import of")
+    expect(page.get_by_role("region", name="Report")).to_contain_text(
+        "Applied: 2 new, 1 changed", timeout=120_000
+    )
     assert Mitigation.objects.get(number=9001).name == "Renamed at the workshop"
+    page.get_by_role("link", name="Back to import batch").click()
 
     page.get_by_role("link", name="Revert this import…").click()
     page.get_by_label("Reason for the revert").fill("Imported the draft by mistake")

@@ -47,8 +47,11 @@ def sheet(tmp_path):
     return path
 
 
-def test_a_spreadsheet_becomes_a_batch_that_a_curator_approves(person, sheet, settings, tmp_path):
+def test_a_spreadsheet_becomes_a_batch_that_a_curator_approves(
+    person, sheet, settings, tmp_path, worker
+):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    worker()  # the background worker, as `make run` starts it beside the server
 
     # The contributor uploads the sheet from "My proposals" and reads the preview.
     author = person("demo-contributor")
@@ -77,7 +80,12 @@ def test_a_spreadsheet_becomes_a_batch_that_a_curator_approves(person, sheet, se
         "Agreed at the spring evaluation workshop; each item is in the cited framework."
     )
     author.get_by_role("button", name="Confirm and submit for review").click()
-    expect(author.locator(".messages")).to_contain_text("your 3 proposals are in the review queue")
+    # A page follows the background work, then reports (its script reloads it when done).
+    expect(author.get_by_role("heading", level=1)).to_contain_text("Proposals from")
+    expect(author.get_by_role("region", name="Report")).to_contain_text(
+        "your 3 proposals are in the review queue", timeout=120_000
+    )
+    author.get_by_role("link", name=re.compile(r"Batch #\d+")).click()
     expect(author.get_by_role("heading", level=1)).to_have_text("workshop-proposals.csv")
     batch_url = author.url
     expect(author.get_by_role("button", name="Approve all")).to_have_count(0)
@@ -89,9 +97,14 @@ def test_a_spreadsheet_becomes_a_batch_that_a_curator_approves(person, sheet, se
     assert curator.url == batch_url
     expect(curator.get_by_role("table")).to_contain_text(NEW_TWO)
     curator.get_by_role("button", name="Approve all").click()
-    expect(curator.locator(".messages")).to_contain_text(
-        "Approved and applied 3 of the 3 proposals awaiting review."
+    # A confirmation step first: how many, and what approving does.
+    expect(curator.get_by_role("heading", level=1)).to_have_text("Approve all 3 proposals?")
+    assert not Mitigation.objects.filter(number=7101).exists()
+    curator.get_by_role("button", name="Yes, approve all 3").click()
+    expect(curator.get_by_role("region", name="Report")).to_contain_text(
+        "Approved and applied 3 of the 3 proposals awaiting review.", timeout=120_000
     )
+    curator.get_by_role("link", name=re.compile(r"Back to batch")).click()
     expect(curator.locator(".badge--approved")).to_have_count(3)
 
     # The records are in the public catalog.

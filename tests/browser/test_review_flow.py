@@ -28,10 +28,20 @@ def test_a_reclassification_is_proposed_reviewed_updated_and_approved(person, li
         label="AI Risk Mitigation Taxonomy (preliminary)"
     )
     author.get_by_role("button", name="Continue").click()
-    node = author.get_by_label("New node in AI Risk Mitigation Taxonomy (preliminary)")
-    expect(node).to_have_value(re.compile(r"\d+"))  # the current classification is shown
-    expect(node.locator("option:checked")).to_contain_text("2.3 Model Safety Engineering")
-    node.select_option(value=str(node_pk("3.1")))
+    picker = author.get_by_role(
+        "group", name="New node in AI Risk Mitigation Taxonomy (preliminary)"
+    )
+    # The current classification is chosen, and every node shows its definition.
+    expect(picker.get_by_role("radio", name=re.compile(r"^2\.3 Model Safety"))).to_be_checked()
+    testing_name = re.compile(r"^3\.1 Testing & Auditing")
+    testing = picker.get_by_role("radio", name=testing_name)
+    definition = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="3.1").definition
+    # ``has`` is looked for inside each option, so it names the radio from the page, not the picker.
+    option = picker.locator(
+        ".node-picker__option", has=author.get_by_role("radio", name=testing_name)
+    )
+    expect(option).to_contain_text(definition)
+    testing.check()
     author.get_by_label("Rationale").fill("Adversarial training is evaluated like red teaming.")
     author.get_by_role("button", name="Submit for review").click()
     expect(author.locator(".messages")).to_contain_text("your proposal is in the review queue")
@@ -74,6 +84,9 @@ def test_a_reclassification_is_proposed_reviewed_updated_and_approved(person, li
     expect(curator.locator(".source-quote")).to_contain_text("red-teaming exercises")
     curator.get_by_role("button", name="Approve").click()
     expect(curator.locator(".messages")).to_contain_text("Approved and applied to the catalog")
+    expect(curator.locator(".notice--next")).to_contain_text(
+        "Nothing else in the queue awaits your decision"
+    )
     history = curator.get_by_role("table", name="History entries written by this approval")
     expect(history).to_contain_text("3.1 Testing & Auditing")
     expect(history).to_contain_text("approved by Cyrus Curator")
@@ -87,6 +100,10 @@ def test_a_reclassification_is_proposed_reviewed_updated_and_approved(person, li
     shaped = visitor.get_by_role("region", name="Changes to this record")
     expect(shaped).to_contain_text("Reclassification in AI Risk Mitigation Taxonomy")
     expect(shaped).to_contain_text("proposed by Chen Contributor")
+    credit = visitor.get_by_role("region", name="History").locator(".timeline__entry").first
+    expect(credit).to_contain_text("proposed by Chen Contributor · approved by Cyrus Curator")
+    credit.get_by_role("link", name=re.compile(r"^proposal #\d+$")).click()
+    expect(visitor).to_have_url(re.compile(r"/review/proposals/\d+/$"))
     visitor.close()
 
 
@@ -108,7 +125,9 @@ def test_every_kind_of_proposal_reaches_a_decision(person):
     author.get_by_label("Name").fill("Adversarial training with synthetic examples")
     expect(author.locator("#similar-mitigations")).to_contain_text("A9001 Adversarial training")
     author.get_by_label("Source document").select_option(label="Gipiškis2024")
-    author.locator("#id_node_airm_preliminary").select_option(value=str(node_pk("2.3")))
+    author.get_by_role("group", name="AI Risk Mitigation Taxonomy (preliminary)").get_by_role(
+        "radio", name=re.compile(r"^2\.3 Model Safety Engineering")
+    ).check()
     author.get_by_label("Rationale").fill("The source adds synthetic examples as a variant.")
     author.get_by_role("button", name="Submit for review").click()
     expect(author.locator("#form-errors")).to_contain_text("Similar mitigations exist")

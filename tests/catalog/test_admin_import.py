@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.imports.batches import STALE_MESSAGE
-from catalog.models import ImportBatch, ImportKind, ImportRow, Mitigation, SourceDocument
+from catalog.models import ImportBatch, ImportKind, ImportRow, Job, Mitigation, SourceDocument
 from tests.factories import MitigationFactory
 from tests.spreadsheets import MIT_MITIGATION_HEADER, catalog_state, csv_text, history_total
 
@@ -63,6 +63,16 @@ def upload(client, rows, kind=ImportKind.MITIGATIONS, name="mitigations.csv"):
     response = client.post(UPLOAD, {"kind": kind, "file": csv_upload(rows, name)})
     assert response.status_code == 302, response.content.decode()[:2000]
     return ImportBatch.objects.latest("pk"), response
+
+
+def confirm(client, batch, run_tasks):
+    """Confirm ``batch`` as its uploader does: the answer is the job's page at once; then a
+    worker applies it. Returns the confirm's response."""
+    response = client.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+    job = Job.objects.get(subject=f"import-batch:{batch.pk}")
+    assert response["Location"] == job.get_absolute_url()
+    assert run_tasks() == 1
+    return response
 
 
 def stored_files(upload_dir: Path):
@@ -180,12 +190,18 @@ def test_a_10000_row_preview_is_summarised_and_paginated(
 
 
 def test_the_uploader_confirms_and_everything_is_applied_with_history(
-    admin_client_, admin, upload_dir
+    admin_client_, admin, upload_dir, run_tasks
 ):
     batch, _ = upload(admin_client_, mixed_rows())
 
     response = admin_client_.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
 
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.APPLYING  # answered at once, applied in a task
+    waiting = admin_client_.get(response["Location"])
+    assert "Waiting for a background worker" in waiting.text
+    assert "0 of 5 rows done" in waiting.text
+    assert run_tasks() == 1
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED and batch.applied_at
     assert Mitigation.objects.filter(number__in=[7000, 7001, 7002]).count() == 3
@@ -200,7 +216,9 @@ def test_the_uploader_confirms_and_everything_is_applied_with_history(
     assert stored_files(upload_dir) == []
     page = admin_client_.get(response["Location"])
     assert "Applied: 3 new, 1 changed, 1 unchanged" in page.text
-    assert "Revert this import" in page.text
+    assert "Back to import batch" in page.text
+    batch_page = admin_client_.get(reverse("admin:catalog_importbatch_change", args=[batch.pk]))
+    assert "Revert this import" in batch_page.text
 
 
 def test_only_the_uploader_can_confirm_or_cancel(client_for, admin, django_user_model):
@@ -282,7 +300,7 @@ def test_a_file_that_cannot_be_read_shows_its_problem(admin_client_):
     ) in page.text
 
 
-def test_a_confirm_after_the_catalog_changed_writes_nothing(admin_client_, admin):
+def test_a_confirm_after_the_catalog_changed_writes_nothing(admin_client_, admin, run_tasks):
     batch, _ = upload(admin_client_, mixed_rows())
     services.mitigation_update(
         mitigation=Mitigation.objects.get(number=9001),
@@ -292,10 +310,11 @@ def test_a_confirm_after_the_catalog_changed_writes_nothing(admin_client_, admin
     )
     state = catalog_state()
 
-    admin_client_.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+    response = confirm(admin_client_, batch, run_tasks)
 
     batch.refresh_from_db()
     assert (batch.status, batch.note) == (ImportBatch.Status.FAILED, STALE_MESSAGE)
+    assert STALE_MESSAGE in admin_client_.get(response["Location"]).text
     assert catalog_state() == state
 
 
@@ -327,10 +346,10 @@ def test_an_abandoned_preview_expires_and_its_file_is_deleted(admin_client_, set
 # --------------------------------------------------------------------------- revert
 
 
-def test_an_applied_batch_is_reverted_from_its_page_with_a_reason(admin_client_):
+def test_an_applied_batch_is_reverted_from_its_page_with_a_reason(admin_client_, run_tasks):
     state = catalog_state()
     batch, _ = upload(admin_client_, mixed_rows())
-    admin_client_.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+    confirm(admin_client_, batch, run_tasks)
     url = reverse("admin:catalog_importbatch_revert", args=[batch.pk])
 
     assert "Reason for the revert" in admin_client_.get(url).text
@@ -343,9 +362,9 @@ def test_an_applied_batch_is_reverted_from_its_page_with_a_reason(admin_client_)
     assert catalog_state() == state
 
 
-def test_a_refused_revert_says_why_on_the_form(admin_client_, admin):
+def test_a_refused_revert_says_why_on_the_form(admin_client_, admin, run_tasks):
     batch, _ = upload(admin_client_, mixed_rows())
-    admin_client_.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+    confirm(admin_client_, batch, run_tasks)
     services.mitigation_update(
         mitigation=Mitigation.objects.get(number=7000),
         data={"name": "Later"},
@@ -413,10 +432,10 @@ def test_history_rows_of_a_batch_link_back_to_it(admin_client_):
 
 
 def test_the_admin_home_lists_imports_and_reverts_among_recent_changes(
-    admin_client_, django_assert_max_num_queries
+    admin_client_, django_assert_max_num_queries, run_tasks
 ):
     batch, _ = upload(admin_client_, mixed_rows())
-    admin_client_.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+    confirm(admin_client_, batch, run_tasks)
     admin_client_.post(
         reverse("admin:catalog_importbatch_revert", args=[batch.pk]), {"reason": "Wrong sheet"}
     )

@@ -248,7 +248,9 @@ def test_defusedxml_refuses_entities_even_where_document_types_are_allowed():
 
 
 @pytest.mark.parametrize(
-    "make", [hostile.nul_cell_csv, hostile.nul_cell_xlsx, hostile.nul_cell_json], ids=str
+    "make",
+    [hostile.nul_cell_csv, hostile.nul_cell_xlsx, hostile.nul_cell_json],
+    ids=lambda make: make.__name__,
 )
 def test_a_nul_character_in_a_cell_is_an_error_of_that_cell(way_in, make, tmp_path, untouched):
     suffix = {"csv": ".csv", "xlsx": ".xlsx", "json": ".json"}[make.__name__.rsplit("_", 1)[1]]
@@ -278,6 +280,20 @@ def test_json_with_more_values_than_an_import_reads_is_refused(way_in, tmp_path,
 
     assert outcome.refused
     assert "The JSON file holds more than 3,000,000 values" in outcome.text
+
+
+# --------------------------------------------------------------------------- long text
+
+
+def test_a_15_mb_definition_is_refused_naming_its_cell(way_in, tmp_path, untouched):
+    path = hostile.long_definition_csv(tmp_path / "long.csv", length=15 * 1024 * 1024)
+
+    outcome = way_in(path)
+
+    assert outcome.refused
+    assert 'column C ("Action Definition")' in outcome.text
+    assert "Ensure this value has at most 10000 characters (it has 15728640)." in outcome.text
+    assert len(outcome.text) < 200_000  # the page does not serve the 15 MB value again
 
 
 # --------------------------------------------------------------------------- types

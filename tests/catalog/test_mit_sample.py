@@ -102,7 +102,7 @@ def test_the_sample_imports_exactly_on_the_command_line_and_twice_changes_nothin
 
 
 def test_the_sample_imports_through_the_admin_documents_first(
-    client_for, admin, settings, tmp_path
+    client_for, admin, settings, tmp_path, run_tasks
 ):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
     client = client_for(admin)
@@ -115,6 +115,7 @@ def test_the_sample_imports_through_the_admin_documents_first(
         assert response.status_code == 302, response.content
         assert batch.status == ImportBatch.Status.PREVIEWED, batch.problems or batch.summary
         client.post(reverse("admin:catalog_importbatch_confirm", args=[batch.pk]))
+        assert run_tasks() == 1
         batch.refresh_from_db()
         assert batch.status == ImportBatch.Status.APPLIED, batch.note
 

@@ -137,3 +137,12 @@ def test_a_node_path_runs_from_the_root():
     assert child.path == "/2/2.3/"
     assert child.depth == 1
     assert child.ancestor_codes == ["2"]
+
+
+def test_every_curated_model_keeps_a_history_as_the_readme_says():
+    from catalog.models import SourceDocument, Taxonomy, TaxonomyNode
+
+    for model in (Taxonomy, TaxonomyNode, SourceDocument, Mitigation, Classification):
+        assert {"history_ref", "history_change_reason", "history_user"} <= {
+            field.name for field in model.history.model._meta.fields
+        }

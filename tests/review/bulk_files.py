@@ -10,9 +10,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from catalog import exports
 from catalog.models import Mitigation
 from review import bulk
+from review.models import ProposalUpload
 from tests.spreadsheets import MIT_MITIGATION_HEADER
+from tests.tasks import run_pending_tasks
 
-__all__ = ["MIT_MITIGATION_HEADER", "csv_file", "exported_rows", "preview", "upload_file"]
+__all__ = [
+    "MIT_MITIGATION_HEADER",
+    "confirm_upload",
+    "csv_file",
+    "exported_rows",
+    "preview",
+    "upload_file",
+]
 
 NEW_NAME = "Publish a changelog of safety-relevant model updates"
 NEW_DEFINITION = "Each release notes which safety behaviours changed and why."
@@ -46,3 +55,11 @@ def column(rows, heading: str) -> int:
 def preview(user, rows, name: str = "proposals.csv"):
     """Upload ``rows`` as a CSV file through the service, as the page does."""
     return bulk.proposal_upload_preview(upload=csv_file(rows, name), actor=user)
+
+
+def confirm_upload(*, upload, actor, rationale) -> ProposalUpload:
+    """Confirm ``upload`` through the service, as the page does (refusals are raised here),
+    then let a worker (this process) propose it; returns the upload as the worker left it."""
+    bulk.proposal_upload_confirm(upload=upload, actor=actor, rationale=rationale)
+    run_pending_tasks()
+    return ProposalUpload.objects.get(pk=upload.pk)

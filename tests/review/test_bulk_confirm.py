@@ -19,6 +19,7 @@ from review.models import (
     UploadStatus,
 )
 from tests.factories import MitigationFactory
+from tests.review.bulk_files import confirm_upload
 from tests.spreadsheets import catalog_state, history_total
 
 from .bulk_files import (
@@ -59,7 +60,7 @@ def edited_export():
 def confirmed(user, rows, rationale=RATIONALE):
     upload = preview(user, rows)
     assert upload.status == UploadStatus.PREVIEWED, (upload.problems, upload.summary)
-    return bulk.proposal_upload_confirm(upload=upload, actor=user, rationale=rationale)
+    return confirm_upload(upload=upload, actor=user, rationale=rationale)
 
 
 def test_confirming_submits_one_proposal_per_change_in_one_batch(
@@ -162,7 +163,7 @@ def test_the_rationale_is_required_and_nothing_happens_without_it(contributor, u
     upload = preview(contributor, edited_export())
 
     with pytest.raises(ValidationError) as error:
-        bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale="  ")
+        confirm_upload(upload=upload, actor=contributor, rationale="  ")
 
     assert "rationale" in error.value.message_dict
     upload.refresh_from_db()
@@ -177,7 +178,7 @@ def test_only_the_uploader_confirms_or_cancels(who, request, contributor):
     someone = request.getfixturevalue(who)
 
     with pytest.raises(workflow.NotAllowed, match="Only the person who uploaded this file"):
-        bulk.proposal_upload_confirm(upload=upload, actor=someone, rationale=RATIONALE)
+        confirm_upload(upload=upload, actor=someone, rationale=RATIONALE)
     with pytest.raises(workflow.NotAllowed, match="Only the person who uploaded this file"):
         bulk.proposal_upload_cancel(upload=upload, actor=someone)
 
@@ -194,7 +195,7 @@ def test_a_catalog_changed_since_the_preview_refuses_the_confirm(
         mitigation=record, data={"name": "Renamed meanwhile"}, actor=admin, reason="Typo"
     )
 
-    upload = bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+    upload = confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
 
     assert (upload.status, upload.note) == (UploadStatus.FAILED, bulk.STALE_MESSAGE)
     assert not ProposalBatch.objects.exists() and not Proposal.objects.exists()
@@ -205,7 +206,7 @@ def test_a_record_added_meanwhile_does_not_stale_a_row_without_an_id(contributor
     upload = preview(contributor, edited_export())
     MitigationFactory()  # takes the number the new row showed in the preview
 
-    upload = bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+    upload = confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
 
     assert upload.status == UploadStatus.PROPOSED
     new = upload.batch.proposals.get(kind=ProposalKind.NEW)
@@ -220,7 +221,7 @@ def test_an_error_appearing_since_the_preview_refuses_the_confirm(contributor, a
         mitigation=Mitigation.objects.get(number=9001), actor=admin, reason="Not a mitigation"
     )
 
-    upload = bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+    upload = confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
 
     assert upload.status == UploadStatus.FAILED
     assert upload.note == "1 rows have errors now. Upload the file again to see them."
@@ -231,7 +232,7 @@ def test_a_confirmed_upload_cannot_be_confirmed_or_cancelled_again(contributor):
     upload = confirmed(contributor, edited_export())
 
     with pytest.raises(workflow.WrongState, match=f"already proposed, as batch #{upload.batch_id}"):
-        bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+        confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
     with pytest.raises(workflow.WrongState, match="already proposed"):
         bulk.proposal_upload_cancel(upload=upload, actor=contributor)
     assert ProposalBatch.objects.count() == 1
@@ -245,14 +246,14 @@ def test_cancelling_deletes_the_file_and_ends_the_preview(contributor, upload_di
     assert (upload.status, upload.note) == (UploadStatus.CANCELLED, "Cancelled by the uploader.")
     assert list(upload_dir.iterdir()) == []
     with pytest.raises(workflow.WrongState, match="cancelled"):
-        bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+        confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
 
 
 def test_a_lost_file_fails_the_confirm_with_the_reason(contributor, upload_dir):
     upload = preview(contributor, edited_export())
     (upload_dir / upload.stored_file).unlink()
 
-    upload = bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+    upload = confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
 
     assert (upload.status, upload.note) == (
         UploadStatus.FAILED,
@@ -265,7 +266,7 @@ def test_curators_hear_of_a_batch_once_after_the_commit(
 ):
     upload = preview(contributor, edited_export())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        upload = bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE)
+        upload = confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE)
     assert mailoutbox == []
     for callback in callbacks:
         callback()
@@ -396,7 +397,9 @@ def test_a_new_proposal_refuses_a_bad_or_taken_id(number, message, contributor, 
         )
 
 
-def test_the_confirm_page_needs_the_rationale_and_then_shows_the_batch(client_for, contributor):
+def test_the_confirm_page_needs_the_rationale_and_then_shows_the_batch(
+    client_for, contributor, run_tasks
+):
     upload = preview(contributor, edited_export())
     client = client_for(contributor)
     url = reverse("review:upload-confirm", args=[upload.pk])
@@ -407,7 +410,10 @@ def test_the_confirm_page_needs_the_rationale_and_then_shows_the_batch(client_fo
     assert not ProposalBatch.objects.exists()
 
     response = client.post(url, {"rationale": RATIONALE}, follow=True)
+    assert "Waiting for a background worker" in response.text  # the job's page, at once
+    assert run_tasks() == 1
+    report = client.get(response.redirect_chain[-1][0])
     batch = ProposalBatch.objects.get()
-    assert response.redirect_chain[-1][0] == batch.get_absolute_url()
-    assert "your 4 proposals are in the review queue as batch" in response.text
+    assert "your 4 proposals are in the review queue as batch" in report.text
+    assert f'href="{batch.get_absolute_url()}"' in report.text
     assert ProposalUpload.objects.get().status == UploadStatus.PROPOSED

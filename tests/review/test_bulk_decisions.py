@@ -10,8 +10,9 @@ from django.db import connection, connections
 
 from catalog import services
 from catalog.models import Classification, Mitigation
-from review import bulk, workflow
+from review import workflow
 from review.models import Proposal, ProposalApproval, ProposalEvent, ProposalKind, ProposalState
+from tests.review.bulk_files import confirm_upload
 from tests.spreadsheets import history_total
 
 from .bulk_files import MIT_MITIGATION_HEADER, column, exported_rows, preview
@@ -35,9 +36,7 @@ def make_batch(author):
     new[column(rows, "Source")] = "NIST2024"
     new[column(rows, "airm-preliminary")] = "3.6"
     rows.append(new)
-    upload = bulk.proposal_upload_confirm(
-        upload=preview(author, rows), actor=author, rationale=RATIONALE
-    )
+    upload = confirm_upload(upload=preview(author, rows), actor=author, rationale=RATIONALE)
     assert upload.batch is not None, upload.note
     return upload.batch
 
@@ -294,7 +293,7 @@ def test_two_curators_approving_a_batch_at_once_apply_each_proposal_exactly_once
     rows = [MIT_MITIGATION_HEADER] + [
         [f"A{1300 + n}", f"Drill scenario {n}", "", "NIST2024", "3.6"] for n in range(6)
     ]
-    batch = bulk.proposal_upload_confirm(
+    batch = confirm_upload(
         upload=preview(contributor, rows), actor=contributor, rationale=RATIONALE
     ).batch
     barrier = threading.Barrier(2)

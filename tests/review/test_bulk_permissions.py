@@ -7,8 +7,10 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from catalog.models import Job
 from review import bulk, permissions, workflow
 from review.models import Proposal, ProposalBatch, ProposalState, ProposalUpload, UploadStatus
+from tests.review.bulk_files import confirm_upload
 
 from .bulk_files import column, csv_file, exported_rows, preview
 
@@ -41,7 +43,7 @@ def upload(contributor):
 
 @pytest.fixture
 def batch(upload, contributor):
-    return bulk.proposal_upload_confirm(upload=upload, actor=contributor, rationale=RATIONALE).batch
+    return confirm_upload(upload=upload, actor=contributor, rationale=RATIONALE).batch
 
 
 # --------------------------------------------------------------------------- the rules
@@ -144,7 +146,7 @@ def test_the_preview_for_each_persona(persona, client_for, upload):
         assert response.status_code == 404
 
 
-def test_confirming_for_each_persona(persona, client_for, upload):
+def test_confirming_for_each_persona(persona, client_for, upload, run_tasks):
     name, user = persona
     url = reverse("review:upload-confirm", args=[upload.pk])
     response = client_for(user).post(url, {"rationale": RATIONALE})
@@ -152,8 +154,12 @@ def test_confirming_for_each_persona(persona, client_for, upload):
     if user is None:
         assert login_redirect(response)
     elif name == "contributor":
+        assert upload.status == UploadStatus.CONFIRMING  # answered at once, proposed in a task
+        assert response["Location"] == Job.objects.get().get_absolute_url()
+        assert run_tasks() == 1
+        upload.refresh_from_db()
         assert upload.status == UploadStatus.PROPOSED
-        assert response["Location"] == upload.batch.get_absolute_url()
+        assert Job.objects.get().result["url"] == upload.batch.get_absolute_url()
         return
     elif name == "admin":
         assert response.status_code == 403
@@ -223,17 +229,29 @@ def test_upload_actions_in_a_wrong_state_say_why_and_change_nothing(
     assert upload.status == UploadStatus.PROPOSED
 
 
-def test_a_stale_confirm_says_why_on_the_preview(client_for, contributor, admin, upload, record):
+def test_a_stale_confirm_says_why_on_the_preview(
+    client_for, contributor, admin, upload, record, run_tasks
+):
     from catalog import services
 
     services.mitigation_update(
         mitigation=record, data={"definition": "Changed meanwhile."}, actor=admin, reason="x"
     )
-    response = client_for(contributor).post(
+    client = client_for(contributor)
+    response = client.post(
         reverse("review:upload-confirm", args=[upload.pk]), {"rationale": RATIONALE}
     )
-    assert response["Location"] == upload.get_absolute_url()
-    assert messages_of(response) == [bulk.STALE_MESSAGE]
+    job = Job.objects.get()
+    assert response["Location"] == job.get_absolute_url()
+    assert run_tasks() == 1
+    job.refresh_from_db()
+    assert job.result == {
+        "lines": [["error", bulk.STALE_MESSAGE]],
+        "url": upload.get_absolute_url(),
+        "link": "Back to the upload",
+    }
+    assert bulk.STALE_MESSAGE in client.get(job.get_absolute_url()).text
+    assert bulk.STALE_MESSAGE in client.get(upload.get_absolute_url()).text
     assert not ProposalBatch.objects.exists()
 
 
@@ -261,10 +279,10 @@ def test_the_batch_page_for_each_persona(persona, client_for, batch):
     labels = [action.label for action in response.context["actions"]]
     if name in CURATORS:
         assert labels == ["Approve all", "Request changes on all", "Reject all"]
-        assert ">Approve all</button>" in response.text
+        assert ">Approve all…</button>" in response.text
     else:
         assert labels == []
-        assert ">Approve all</button>" not in response.text
+        assert ">Approve all…</button>" not in response.text
 
 
 def test_an_unknown_batch_is_404(client_for, curator):
@@ -272,16 +290,22 @@ def test_an_unknown_batch_is_404(client_for, curator):
 
 
 @pytest.mark.parametrize(("url_name", "data", "after"), BATCH_ACTIONS)
-def test_batch_decisions_for_each_persona(url_name, data, after, persona, client_for, batch):
+def test_batch_decisions_for_each_persona(
+    url_name, data, after, persona, client_for, batch, run_tasks
+):
     name, user = persona
     response = client_for(user).post(reverse(url_name, args=[batch.pk]), data)
     if user is None:
         assert login_redirect(response)
         assert batch_states(batch) == {ProposalState.SUBMITTED}
     elif name in CURATORS:
-        assert response["Location"] == batch.get_absolute_url()
+        job = Job.objects.get(subject=f"proposal-batch:{batch.pk}")
+        assert response["Location"] == job.get_absolute_url()  # answered at once
+        assert batch_states(batch) == {ProposalState.SUBMITTED}
+        assert run_tasks() == 1
         assert batch_states(batch) == {after}
-        assert messages_of(response)[0].endswith(
+        job.refresh_from_db()
+        assert job.result["lines"][0][1].endswith(
             "2 proposals awaiting review."
             if url_name == "review:batch-approve"
             else ("the author sees your note." if "reject" in url_name else "with your note.")
@@ -296,9 +320,7 @@ def test_batch_decisions_for_each_persona(url_name, data, after, persona, client
 def test_a_curator_cannot_decide_their_own_batch_in_the_page(
     url_name, data, after, client_for, curator
 ):
-    own = bulk.proposal_upload_confirm(
-        upload=preview(curator, sheet()), actor=curator, rationale=RATIONALE
-    ).batch
+    own = confirm_upload(upload=preview(curator, sheet()), actor=curator, rationale=RATIONALE).batch
     client = client_for(curator)
     assert client.get(own.get_absolute_url()).context["actions"] == []
     response = client.post(reverse(url_name, args=[own.pk]), data)
@@ -311,9 +333,19 @@ def test_a_curator_cannot_decide_their_own_batch_in_the_page(
 def test_batch_decisions_are_not_reachable_by_get(
     url_name, data, after, persona, client_for, batch
 ):
-    _, user = persona
-    assert client_for(user).get(reverse(url_name, args=[batch.pk]), data).status_code == 405
+    name, user = persona
+    response = client_for(user).get(reverse(url_name, args=[batch.pk]), data)
+    if url_name != "review:batch-approve":
+        assert response.status_code == 405
+    elif user is None:  # GET on "approve" is its confirmation step, for curators only
+        assert login_redirect(response)
+    elif name in CURATORS:
+        assert response.status_code == 200
+        assert "Yes, approve all 2" in response.text
+    else:
+        assert response.status_code == 403
     assert batch_states(batch) == {ProposalState.SUBMITTED}
+    assert not Job.objects.filter(subject=f"proposal-batch:{batch.pk}").exists()
 
 
 @pytest.mark.parametrize(("url_name", "data", "after"), BATCH_ACTIONS)

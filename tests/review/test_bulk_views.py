@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.html import escape
 
 from catalog import services
-from review import bulk, workflow
+from catalog.models import Job
+from review import workflow
 from review.models import ProposalKind
+from tests.review.bulk_files import confirm_upload
 
 from .bulk_files import MIT_MITIGATION_HEADER, column, exported_rows, preview
 from .conftest import new_proposal
@@ -34,7 +37,7 @@ def make_batch(author, count: int = 0):
         new[column(rows, "Source")] = "NIST2024"
         rows.append(new)
     upload = preview(author, rows)
-    return bulk.proposal_upload_confirm(upload=upload, actor=author, rationale=RATIONALE).batch
+    return confirm_upload(upload=upload, actor=author, rationale=RATIONALE).batch
 
 
 def test_the_queue_lists_batches_and_filters_by_one(client_for, contributor, curator):
@@ -83,8 +86,22 @@ def test_the_batch_page_lists_proposals_by_row_with_their_states(client, contrib
     assert "from a spreadsheet of 2 rows in the layout “AIRM Curator export”" in page.text
 
 
+def report_of(client, response, run_tasks) -> list[tuple[str, str]]:
+    """The report of a batch decision: the POST answers with its job's page at once; a worker
+    decides; the page then shows the report's lines."""
+    job = Job.objects.latest("pk")
+    assert response["Location"] == job.get_absolute_url()
+    assert run_tasks() == 1
+    job.refresh_from_db()
+    page = client.get(job.get_absolute_url()).text
+    lines = [(level, text) for level, text in job.result["lines"]]
+    for _, text in lines:
+        assert escape(text) in page
+    return lines
+
+
 def test_the_report_names_each_proposal_not_applied_and_why(
-    client_for, contributor, curator, admin, record
+    client_for, contributor, curator, admin, record, run_tasks
 ):
     batch = make_batch(contributor)
     services.mitigation_update(
@@ -92,9 +109,10 @@ def test_the_report_names_each_proposal_not_applied_and_why(
     )
     stale = batch.proposals.get(mitigation=record)
 
-    response = client_for(curator).post(reverse("review:batch-approve", args=[batch.pk]))
+    client = client_for(curator)
+    response = client.post(reverse("review:batch-approve", args=[batch.pk]))
 
-    assert messages_of(response) == [
+    assert report_of(client, response, run_tasks) == [
         ("success", "Approved and applied 1 of the 2 proposals awaiting review."),
         (
             "warning",
@@ -104,14 +122,17 @@ def test_the_report_names_each_proposal_not_applied_and_why(
     ]
 
 
-def test_the_report_says_which_need_more_approvals(client_for, contributor, curator, settings):
+def test_the_report_says_which_need_more_approvals(
+    client_for, contributor, curator, settings, run_tasks
+):
     settings.REVIEW_REQUIRED_APPROVALS = 2
     batch = make_batch(contributor)
     ids = ", ".join(f"#{p.pk}" for p in batch.proposals.order_by("batch_row", "pk"))
 
-    response = client_for(curator).post(reverse("review:batch-approve", args=[batch.pk]))
+    client = client_for(curator)
+    response = client.post(reverse("review:batch-approve", args=[batch.pk]))
 
-    assert messages_of(response) == [
+    assert report_of(client, response, run_tasks) == [
         ("success", "Approved and applied 0 of the 2 proposals awaiting review."),
         (
             "info",
@@ -122,18 +143,51 @@ def test_the_report_says_which_need_more_approvals(client_for, contributor, cura
 
 
 def test_a_long_report_is_cut_short_and_points_to_the_list(
-    client_for, contributor, curator, other_curator, settings
+    client_for, contributor, curator, other_curator, settings, run_tasks
 ):
     settings.REVIEW_REQUIRED_APPROVALS = 2
     batch = make_batch(contributor, count=22)
     workflow.proposal_batch_approve(batch=batch, actor=curator)
 
-    response = client_for(curator).post(reverse("review:batch-approve", args=[batch.pk]))
+    client = client_for(curator)
+    response = client.post(reverse("review:batch-approve", args=[batch.pk]))
 
-    errors = [text for level, text in messages_of(response) if level == "error"]
+    errors = [text for level, text in report_of(client, response, run_tasks) if level == "error"]
     assert len(errors) == 21
     assert errors[0].endswith(": You have already approved this revision.")
-    assert errors[-1] == "… and 4 more: see the list below."
+    assert errors[-1] == "… and 4 more: see the batch's list."
+
+
+def test_approve_all_asks_for_confirmation_first(client_for, contributor, curator, run_tasks):
+    batch = make_batch(contributor)
+    client = client_for(curator)
+    page = client.get(batch.get_absolute_url())
+    assert 'method="get" action="/review/batches/' in page.text  # "Approve all…" asks first
+
+    confirm = client.get(reverse("review:batch-approve", args=[batch.pk]), {"note": "Checked"})
+
+    assert confirm.status_code == 200
+    assert "Approve all 2 proposals?" in confirm.text
+    assert "Yes, approve all 2" in confirm.text and ">Checked</textarea>" in confirm.text
+    assert set(batch.proposals.values_list("state", flat=True)) == {"submitted"}
+    response = client.post(reverse("review:batch-approve", args=[batch.pk]), {"note": "Checked"})
+    # While it runs, the batch page points to it instead of offering the decisions again.
+    during = client.get(batch.get_absolute_url())
+    assert "A decision on the whole batch is under way" in during.text
+    assert ">Approve all…</button>" not in during.text
+    again = client.post(reverse("review:batch-reject", args=[batch.pk]), {"note": "No"})
+    assert messages_of(again) == [
+        (
+            "error",
+            "A decision on this whole batch is under way already; follow it from the batch's "
+            "page. Nothing more was done.",
+        )
+    ]
+    assert report_of(client, response, run_tasks)[0] == (
+        "success",
+        "Approved and applied 2 of the 2 proposals awaiting review.",
+    )
+    assert set(batch.proposals.values_list("state", flat=True)) == {"approved"}
 
 
 def test_my_proposals_lists_my_uploads(client_for, contributor, other_contributor):
@@ -160,13 +214,14 @@ def test_the_batch_page_query_count_does_not_grow_with_its_proposals(
     client_for, contributor, curator, django_assert_num_queries
 ):
     # Session, user, curator check; the batch (with author and upload); the page of proposals
-    # (with approval counts), the paginator's count, the counts by state, the overlaps.
+    # (with approval counts), the paginator's count, the counts by state, the overlaps, a
+    # decision on the whole batch under way.
     client = client_for(curator)
     small = make_batch(contributor)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get(small.get_absolute_url())
     large = make_batch(contributor, count=30)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(large.get_absolute_url())
     assert len(response.context["proposals"]) == 32
 

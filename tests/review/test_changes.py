@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.template.loader import get_template
 
-from review import changes, forms
-from review.models import ProposalKind
+from review import changes, forms, workflow
+from review.models import Proposal, ProposalKind
 
 
 def test_every_kind_of_proposal_has_its_spec():
@@ -33,3 +35,28 @@ def test_every_kind_validates_and_applies_in_its_own_way(kind):
 def test_an_unknown_kind_is_refused_naming_the_kind():
     with pytest.raises(ValidationError, match="Unknown kind of proposal: rename"):
         changes.validate(kind="rename", mitigation=None, taxonomy=None, changes={})
+
+
+@pytest.mark.parametrize("kind", ProposalKind.values)
+def test_every_kind_declares_the_shape_of_its_changes(kind):
+    spec = changes.KINDS[kind]
+    assert spec.changes_type in typing.get_args(changes.ProposalChanges)
+    assert all(isinstance(key, str) for key in spec.change_keys())
+
+
+def test_an_edit_proposes_exactly_the_record_fields():
+    assert changes.KINDS[ProposalKind.EDIT].change_keys() == set(changes.EDITABLE_FIELDS)
+
+
+@pytest.mark.django_db
+def test_a_key_outside_the_kinds_shape_is_refused_naming_it(contributor, record, other_record):
+    with pytest.raises(ValidationError) as error:
+        workflow.proposal_create(
+            kind=ProposalKind.MERGE,
+            author=contributor,
+            mitigation=record,
+            changes={"into": other_record.pk, "status": "merged"},
+            rationale="Duplicates.",
+        )
+    assert error.value.message_dict == {"status": ["This field cannot be proposed."]}
+    assert not Proposal.objects.exists()

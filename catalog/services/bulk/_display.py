@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db import models
 
-from .._base import _differences
+from .._base import _differences, _field
 from ._outcomes import FieldChange
 
 
-def _display(instance: models.Model, name: str, value) -> str:
+def _display(instance: models.Model, name: str, value: Any) -> str:
     """A stored value as a person reads it: a label for a choice, a key for a relation."""
     if value is None or value == "":
         return ""
-    field = instance._meta.get_field(name)
+    field = _field(instance, name)
     if isinstance(value, models.Model):
         return getattr(value, "short_ref", None) or getattr(value, "code", None) or str(value)
     if field.is_relation:
-        related = field.related_model._default_manager.filter(pk=value).first()
+        related_model = field.related_model
+        assert isinstance(related_model, type), "a relation to a model class"
+        related = related_model._default_manager.filter(pk=value).first()
         return _display(instance, name, related) if related else str(value)
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))

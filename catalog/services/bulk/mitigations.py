@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -24,6 +26,8 @@ from ...models import (
 from .._base import MITIGATION_FIELDS, _unit_of_work
 from ._inserts import _history_kwargs, _insert_with_history
 from ._outcomes import BulkUpsertError, FieldChange, UpsertOutcome
+
+Row = dict[str, Any]  # a record as ``values()`` reads it
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class _MitigationBulk:
             )
         }
         taxonomy_ids = {t.pk for item in self.items for t in item.placements}
-        placed: dict[tuple[int, int], list[dict]] = {}
+        placed: dict[tuple[int, int], list[Row]] = {}
         if existing and taxonomy_ids:
             self.nodes = TaxonomyNode.objects.filter(taxonomy_id__in=taxonomy_ids).in_bulk()
             rows = Classification.objects.filter(
@@ -102,7 +106,9 @@ class _MitigationBulk:
                 taxonomy_id__in=taxonomy_ids,
             ).values("id", "mitigation_id", "taxonomy_id", "node_id", "reasoning")
             for row in sorted(rows, key=lambda r: self.nodes[r["node_id"]].path):
-                placed.setdefault((row["mitigation_id"], row["taxonomy_id"]), []).append(row)
+                placed.setdefault((row["mitigation_id"], row["taxonomy_id"]), []).append(
+                    cast(Row, row)
+                )
         return existing, placed
 
     def plan(self) -> list[UpsertOutcome]:
@@ -146,6 +152,7 @@ class _MitigationBulk:
             if name not in self.VALIDATED:
                 continue
             field = Mitigation._meta.get_field(name)
+            assert isinstance(field, models.Field)
             try:
                 values[name] = field.clean(values[name], None)
             except ValidationError as error:
@@ -275,7 +282,10 @@ class _MitigationBulk:
         """(changes, creates, updates, deletes) that make ``wanted`` the classification."""
         rows = placed.get((current["id"], taxonomy.pk), [])
         by_node = {row["node_id"]: row for row in rows}
-        changes, creates, updates, deletes = [], [], [], []
+        changes: list[FieldChange] = []
+        creates: list[tuple[Row, Taxonomy, TaxonomyNode, str]] = []
+        updates: list[tuple[Row, TaxonomyNode, str]] = []
+        deletes: list[Row] = []
         reasoning_label = taxonomy.slug + " reasoning"
 
         def label(row) -> str:
@@ -365,21 +375,25 @@ class _MitigationBulk:
             [row["id"] for row in changed_rows + self.classification_deletes]
         )
         for row in changed_rows + self.classification_deletes:
-            obj = locked_rows.get(row["id"])
-            if obj is None or (obj.node_id, obj.reasoning) != (row["node_id"], row["reasoning"]):
+            held = locked_rows.get(row["id"])
+            if held is None or (held.node_id, held.reasoning) != (
+                row["node_id"],
+                row["reasoning"],
+            ):
                 raise self._stale("A classification in this file")
         for row in self.classification_deletes:
             # Few (a classification taken away); each delete writes its history row through
             # the change context of the surrounding unit of work.
             locked_rows[row["id"]].delete()
         if self.classification_updates:
-            objs = []
+            classifications = []
             for row, node, reasoning in self.classification_updates:
-                obj = locked_rows[row["id"]]
-                obj.node, obj.reasoning, obj.updated_at = node, reasoning, now
-                objs.append(obj)
+                classification = locked_rows[row["id"]]
+                classification.node, classification.reasoning = node, reasoning
+                classification.updated_at = now
+                classifications.append(classification)
             bulk_update_with_history(
-                objs, Classification, ["node", "reasoning", "updated_at"], **history
+                classifications, Classification, ["node", "reasoning", "updated_at"], **history
             )
         if self.new_placements:
             _insert_with_history(

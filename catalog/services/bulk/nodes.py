@@ -95,7 +95,7 @@ def _depths(by_key, existing: dict[NodeKey, TaxonomyNode]) -> dict[NodeKey, int]
             code = entry[0].data["parent"] or None
         else:
             node = existing.get(key)
-            code = codes.get(node.parent_id) if node is not None else None
+            code = codes.get(node.parent_id) if node is not None and node.parent_id else None
         return None if code is None else (key[0], code)
 
     depth: dict[NodeKey, int] = {}
