@@ -610,19 +610,19 @@ class TestSchemaAndDocs:
         parameters = {p["name"]: p for p in schema["paths"][LIST]["get"]["parameters"]}
         assert "5" in parameters["airm-preliminary"]["schema"]["items"]["enum"]
 
-    @pytest.mark.parametrize("page", ["docs/", "redoc/"])
+    @pytest.mark.parametrize("docs", ["docs/", "redoc/"])
     def test_the_documentation_loads_nothing_from_elsewhere_and_runs_no_inline_script(
-        self, client, page
+        self, client, docs
     ):
-        text = client.get(f"{API}{page}").text
+        text = client.get(f"{API}{docs}").text
         assert "https://" not in text and "http://" not in text
         assert "<script>" not in text
         assert "<style" not in text
         assert "/static/drf_spectacular_sidecar/" in text
 
-    @pytest.mark.parametrize("page", ["docs/", "redoc/"])
-    def test_the_documentation_may_load_nothing_from_elsewhere(self, client, page):
-        policy = client.get(f"{API}{page}")["Content-Security-Policy"]
+    @pytest.mark.parametrize("docs", ["docs/", "redoc/"])
+    def test_the_documentation_may_load_nothing_from_elsewhere(self, client, docs):
+        policy = client.get(f"{API}{docs}")["Content-Security-Policy"]
         directives = dict(item.strip().split(" ", 1) for item in policy.split(";"))
         assert directives["default-src"] == "'self'"
         assert directives["script-src"] == "'self'"
