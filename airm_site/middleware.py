@@ -6,6 +6,8 @@
   than anything the site accepts (413, without reading a byte of the body: a 1 GB upload is
   answered at once instead of being read and thrown away).
 - :class:`PermissionsPolicyMiddleware` sends ``Permissions-Policy`` (``PERMISSIONS_POLICY``).
+- :class:`RememberRolesMiddleware` lets the request's user remember its review roles for the
+  request (one query however many times a page asks), and only for the request.
 - :class:`RequireMFAMiddleware` sends curators and admins without a second factor to set one
   up before anything else, when ``REQUIRE_MFA_FOR_STAFF`` is on.
 
@@ -16,10 +18,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.middleware import get_user
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+
+from catalog.roles import remember_roles
 
 NUL = "\x00"
 # What a multipart upload adds to the file: boundaries, part headers, the other form fields.
@@ -132,6 +138,18 @@ MFA_SETUP_URL_NAMES = (
     "account_login",
     "account_email_verification_sent",
 )
+
+
+class RememberRolesMiddleware:
+    """After ``AuthenticationMiddleware``: the user it loads (lazily, as before) remembers its
+    roles until the response is made (:func:`catalog.roles.remember_roles`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.user = SimpleLazyObject(lambda: remember_roles(get_user(request)))
+        return self.get_response(request)
 
 
 class RequireMFAMiddleware:

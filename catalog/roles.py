@@ -30,6 +30,16 @@ OVERSEE_PERMISSION = "review.oversee_proposals"
 REVIEW_PERMISSIONS = (DECIDE_PERMISSION, OVERSEE_PERMISSION)
 
 
+ROLES_CACHE = "_roles_cache"
+
+
+def remember_roles(user):
+    """Let ``user`` (a request's own user) remember its roles for the rest of the request."""
+    if user is not None and not hasattr(user, ROLES_CACHE):
+        setattr(user, ROLES_CACHE, {})
+    return user
+
+
 def _split(permission: str) -> tuple[str, str]:
     app_label, _, codename = permission.partition(".")
     return app_label, codename
@@ -43,7 +53,8 @@ def permission_object(permission: str) -> Permission:
 def has_permission(user, permission: str) -> bool:
     """Whether ``user`` (active) holds ``permission`` directly, through a group, or as a
     superuser: what ``user.has_perm`` answers for the model backend. The review permissions are
-    read together, in one query, and remembered on the user object (one per request)."""
+    read together, in one query, and remembered for the rest of a request
+    (:func:`remember_roles`)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.is_superuser:
@@ -52,7 +63,12 @@ def has_permission(user, permission: str) -> bool:
     if django_cache is not None:
         return permission in django_cache
     wanted = REVIEW_PERMISSIONS if permission in REVIEW_PERMISSIONS else (permission,)
-    cache = user.__dict__.setdefault("_roles_cache", {})
+    # Remembered only on a request's own user (see remember_roles): a user object that lives
+    # longer (a command, a task, a test) always asks the database, so it never answers from
+    # before a role was granted or taken away.
+    cache = getattr(user, ROLES_CACHE, None)  # through a request's lazy user to the user
+    if cache is None:
+        cache = {}
     if permission not in cache:
         held = set()
         for app_label, codename in (
