@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ReleasesConfig(AppConfig):
+    """Citable data releases: frozen snapshots of the catalog, their downloads and diffs."""
+
+    name = "catalog.releases"
+    label = "releases"
+    verbose_name = "Releases"
+    default_auto_field = "django.db.models.BigAutoField"
