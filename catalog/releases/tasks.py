@@ -11,7 +11,7 @@ from .models import Release
 
 @task()
 def build_release(job_id: int) -> dict | None:
-    """Build the release of job ``job_id`` (see :func:`~catalog.releases.services.release_build`)."""
+    """Build the release of job ``job_id`` (see ``services.release_build``)."""
     return job_run(job_id, _build)
 
 

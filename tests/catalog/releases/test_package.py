@@ -105,7 +105,7 @@ def test_a_package_that_would_differ_from_its_digests_is_refused(release):
         files={**release.files, "data/documents.csv": {"bytes": 1, "sha256": "0" * 64}}
     )
     release.refresh_from_db()
-    with pytest.raises(package.RenderingChanged, match="documents.csv"):
+    with pytest.raises(package.RenderingChanged, match=r"documents\.csv"):
         package.write_package(release, io.BytesIO())
 
 

@@ -84,7 +84,7 @@ def test_a_malformed_version_is_refused_naming_it(curator, version, message):
 
 def test_a_taken_version_is_refused(curator):
     releases.cut_release(version="1.0", actor=curator)
-    with pytest.raises(ValidationError, match="1.0"):
+    with pytest.raises(ValidationError, match=r"1\.0"):
         releases.cut_release(version="1.0", actor=curator)
 
 
