@@ -301,7 +301,10 @@ PERMISSIONS_POLICY = {
 
 # Templates other apps add to a mitigation's page (each rendered with ``mitigation`` in context),
 # so that catalog pages can show, e.g., review actions without catalog importing review.
-CATALOG_MITIGATION_PANELS: list[str] = ["review/includes/_mitigation_panel.html"]
+CATALOG_MITIGATION_PANELS: list[str] = [
+    "review/includes/_mitigation_panel.html",
+    "releases/includes/_mitigation_releases.html",  # which releases hold it; how to cite one
+]
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # reverting from the admin would bypass the services
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("review/", include("review.urls")),
     path("api/v1/", include("catalog.api.urls")),
+    path("releases/", include("catalog.releases.urls")),
     path("api/", RedirectView.as_view(url="/api/v1/", permanent=False)),
     path("", include("catalog.urls")),
 ]

@@ -6,9 +6,10 @@ from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 
+import catalog.releases.urls
 import catalog.urls  # noqa: F401 - registers the public_id converter
 
-from . import views
+from . import releases, views
 
 app_name = "api"
 
@@ -45,4 +46,10 @@ urlpatterns = [
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.SourceDetail.as_view(), name="source-detail"),
     path("coverage/", views.Coverage.as_view(), name="coverage"),
+    path("releases/", releases.ReleaseList.as_view(), name="release-list"),
+    path(
+        "releases/<release_version:version>/",
+        releases.ReleaseDetail.as_view(),
+        name="release-detail",
+    ),
 ]

@@ -173,6 +173,7 @@ class Root(CatalogAPIView):
                     "taxonomies": url("taxonomy-list"),
                     "sources": url("source-list"),
                     "coverage": url("coverage"),
+                    "releases": url("release-list"),
                 },
             }
         )

@@ -8,3 +8,10 @@ class ReleasesConfig(AppConfig):
     label = "releases"
     verbose_name = "Releases"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from catalog.feeds import register_entry_source
+
+        from .feeds import release_entries
+
+        register_entry_source(release_entries)
