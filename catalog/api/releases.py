@@ -5,7 +5,12 @@ from __future__ import annotations
 import itertools
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -22,6 +27,7 @@ VERSION = OpenApiParameter(
     {"type": "string", "pattern": r"^[0-9][0-9A-Za-z._-]{0,39}$"},
     OpenApiParameter.PATH,
     description="A release's version, e.g. 2026.12.02.",
+    examples=[OpenApiExample("A release", value="2026.1")],
 )
 
 

@@ -13,6 +13,8 @@ A published release is never changed again.
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -118,9 +120,7 @@ def _build(release: Release, progress) -> None:
     digests = package.RecordDigests()
     counts = {"total": 0, "active": 0, "retired": 0, "merged": 0, "classifications": 0}
     for chunk in snapshot.records(progress):
-        ReleaseRecord.objects.bulk_create(
-            [ReleaseRecord(release=release, number=number, data=data) for number, data in chunk]
-        )
+        _insert_records(release, chunk)
         for number, data in chunk:
             digests.feed(number, data)
             counts["total"] += 1
@@ -141,6 +141,24 @@ def _build(release: Release, progress) -> None:
     release.full_clean()
     release.save()
     version.bump()
+
+
+def _insert_records(release: Release, chunk: list[tuple[int, dict]]) -> None:
+    """One chunk of frozen rows: on PostgreSQL through ``COPY`` (which spares Django building
+    and quoting an INSERT of 2,000 JSON values), elsewhere with ``bulk_create``."""
+    if connection.vendor != "postgresql":
+        ReleaseRecord.objects.bulk_create(
+            [ReleaseRecord(release=release, number=number, data=data) for number, data in chunk]
+        )
+        return
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} (release_id, number, data) FROM STDIN").format(
+        sql.Identifier(ReleaseRecord._meta.db_table)
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for number, data in chunk:
+            copy.write_row((release.pk, number, json.dumps(data, ensure_ascii=False)))
 
 
 def cut_release(*, version: str | None = None, notes: str = "", actor=None, progress=None):
