@@ -260,3 +260,33 @@ def test_a_new_release_changes_the_api_etag(client, curator):
     releases.cut_release(actor=curator)
     again = client.get("/api/v1/releases/", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200 and len(again.json()) == 1
+
+
+# --------------------------------------------------------------------------- query counts
+
+
+def test_the_list_costs_the_same_however_many_releases(client, curator, django_assert_num_queries):
+    releases.cut_release(actor=curator)
+    client.get("/releases/")  # warm the session and caches
+    with django_assert_num_queries(1):
+        client.get("/releases/")
+    releases.cut_release(actor=curator)
+    releases.cut_release(actor=curator)
+    with django_assert_num_queries(1):
+        assert client.get("/releases/").content.count(b'<th scope="row"><a href="/releases/') == 3
+
+
+def test_the_record_panel_costs_one_query_however_many_releases(client, curator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/mitigations/A9001/")
+        return len(captured)
+
+    releases.cut_release(actor=curator)
+    one = queries()
+    releases.cut_release(actor=curator)
+    releases.cut_release(actor=curator)
+    assert queries() == one
