@@ -14,7 +14,9 @@ It measures, alternating, ``--runs`` times each:
 - building a release (``cut_release``: reading every record and classification, writing the
   frozen rows, digesting the package's files, publishing), in this process;
 
-then the downloads of the last release (data package, workbook). Peak memory is the largest
+then the downloads of the last release (data package, workbook) and its diff with the
+release before (every record of both read and compared; the catalog did not change between
+them, so the diff is empty, which is its whole cost). Peak memory is the largest
 growth of this process's resident set over its size just before each step, sampled every
 20 ms by a helper thread (psutil), so a build that held the catalog in memory would show it.
 Prints a Markdown table and writes ``bench/results/release.json``.
@@ -45,6 +47,7 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--total", type=int, default=fixture.TOTAL)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "release.json")
+    parser.add_argument("--no-workbook", action="store_true", help="skip the XLSX download")
     return parser.parse_args()
 
 
@@ -74,13 +77,18 @@ class PeakMemory:
         self._thread.join()
         self._peak = max(self._peak, self._process.memory_info().rss)
         self.peak_growth_mb = round((self._peak - self._base) / 1e6, 1)
+        self.peak_mb = round(self._peak / 1e6, 1)
 
 
-def timed(step) -> tuple[float, float, object]:
+PEAKS: dict[str, float] = {}
+
+
+def timed(step, name: str = "") -> tuple[float, float, object]:
     with PeakMemory() as memory:
         started = time.perf_counter()
         result = step()
         elapsed = time.perf_counter() - started
+    PEAKS[name] = max(PEAKS.get(name, 0.0), memory.peak_mb)
     return elapsed, memory.peak_growth_mb, result
 
 
@@ -127,9 +135,9 @@ def main():
     csv_runs, build_runs = [], []
     release = None
     for run in range(args.runs):
-        seconds, growth, size = timed(lambda: stream(client, csv_url))
+        seconds, growth, size = timed(lambda: stream(client, csv_url), "csv")
         csv_runs.append({"seconds": seconds, "peak_growth_mb": growth, "bytes": size})
-        seconds, growth, release = timed(lambda: cut_release(notes="Benchmark"))
+        seconds, growth, release = timed(lambda: cut_release(notes="Benchmark"), "build")
         build_runs.append({"seconds": seconds, "peak_growth_mb": growth})
         print(
             f"run {run + 1}: CSV {csv_runs[-1]['seconds']:.1f} s, "
@@ -140,8 +148,11 @@ def main():
     for name, path in (
         ("Data package (zip)", f"/releases/{release.version}/datapackage.zip"),
         ("Workbook (XLSX)", f"/releases/{release.version}/workbook.xlsx"),
+        ("Changes since the release before (JSON)", f"/releases/{release.version}/changes.json"),
     ):
-        seconds, growth, size = timed(lambda path=path: stream(client, path))
+        if args.no_workbook and path.endswith(".xlsx"):
+            continue
+        seconds, growth, size = timed(lambda path=path: stream(client, path), name)
         downloads[name] = {"seconds": seconds, "peak_growth_mb": growth, "bytes": size}
 
     def median(runs, key="seconds"):
