@@ -160,25 +160,17 @@ def main():
 
     ratio = median(build_runs) / median(csv_runs)
     rows = [
-        (
-            "Full CSV download (every record)",
-            median(csv_runs),
-            max(r["peak_growth_mb"] for r in csv_runs),
-            csv_runs[0]["bytes"],
-        ),
-        (
-            "Release build (cut_release)",
-            median(build_runs),
-            max(r["peak_growth_mb"] for r in build_runs),
-            None,
-        ),
-        *((name, d["seconds"], d["peak_growth_mb"], d["bytes"]) for name, d in downloads.items()),
+        ("Full CSV download (every record)", "csv", csv_runs),
+        ("Release build (cut_release)", "build", build_runs),
+        *((name, name, [d]) for name, d in downloads.items()),
     ]
-    print("\n| step | median s | peak memory growth MB | size MB |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, seconds, growth, size in rows:
+    print("\n| step | median s | peak RSS MB | peak growth MB | size MB |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, key, runs in rows:
+        size = runs[0].get("bytes")
         shown = f"{size / 1e6:.1f}" if size else "–"
-        print(f"| {name} | {seconds:.2f} | {growth:.1f} | {shown} |")
+        growth = max(run["peak_growth_mb"] for run in runs)
+        print(f"| {name} | {median(runs):.2f} | {PEAKS[key]:.0f} | {growth:.1f} | {shown} |")
     print(f"\nRelease build / full CSV download: {ratio:.2f}× (must be < 3×)")
     print(f"Machine: {fixture.machine_note()}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +182,7 @@ def main():
                 "build": build_runs,
                 "downloads": downloads,
                 "ratio": ratio,
+                "peak_rss_mb": PEAKS,
                 "machine": fixture.machine_note(),
             },
             indent=2,
