@@ -82,6 +82,7 @@ class Model:
     vectors: object  # sparse matrix: one row per active record (``row_of``)
     row_of: dict[int, int]
     labelled_rows: np.ndarray  # rows of ``vectors`` of the records classified in the taxonomy
+    labelled_vectors: object  # those rows, as their own matrix
     labelled_ids: list[int]
     labelled_numbers: list[int]
     labels: list[list[int]]  # node indexes per labelled record
@@ -168,6 +169,7 @@ def fit(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
         vectorizer, vectors = None, None
 
     labelled_ids = sorted(pk for pk in label_of if pk in row_of)
+    labelled_rows = np.array([row_of[pk] for pk in labelled_ids], dtype=int)
     node_counts = np.zeros(len(nodes))
     cooccurrence: dict[int, np.ndarray] = {}
     for pk in labelled_ids:
@@ -183,7 +185,8 @@ def fit(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
         vectorizer=vectorizer,
         vectors=vectors,
         row_of=row_of,
-        labelled_rows=np.array([row_of[pk] for pk in labelled_ids], dtype=int),
+        labelled_rows=labelled_rows,
+        labelled_vectors=vectors[labelled_rows] if vectors is not None else None,
         labelled_ids=labelled_ids,
         labelled_numbers=[number_of[pk] for pk in labelled_ids],
         labels=[label_of[pk] for pk in labelled_ids],
@@ -251,7 +254,7 @@ def _text_scores(model: Model, mitigation: Mitigation) -> tuple[np.ndarray | Non
         query = model.vectorizer.transform(
             [record_text(mitigation.name, mitigation.section_path, mitigation.definition)]
         )
-    similarity = (model.vectors[model.labelled_rows] @ query.T).toarray().ravel()
+    similarity = (model.labelled_vectors @ query.T).toarray().ravel()
     if row is not None:
         similarity[model.labelled_rows == row] = 0.0
     nearest = [i for i in np.argsort(-similarity, kind="stable")[:NEIGHBOURS] if similarity[i] > 0]
