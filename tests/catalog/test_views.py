@@ -179,8 +179,9 @@ class TestMitigationDetail:
     ):
         mitigation = Mitigation.objects.get(name="Adversarial training")
         # record, classifications, ancestors, "also in" (2), siblings, merged-in records,
-        # history of the record and of its classifications (2), the review panel (1)
-        with django_assert_num_queries(10):
+        # history of the record and of its classifications (2), the review panel (1), the
+        # releases panel (1: the releases that hold the record)
+        with django_assert_num_queries(11):
             client.get(mitigation.get_absolute_url())
         node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="2.3")
         MitigationFactory.create_batch(
@@ -196,7 +197,7 @@ class TestMitigationDetail:
             actor=None,
             reason="T",
         )
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(11):
             response = client.get(mitigation.get_absolute_url())
         assert response.text.count('class="timeline__entry"') == 6
 
