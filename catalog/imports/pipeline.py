@@ -124,6 +124,10 @@ class ImportReport:
     changed_columns: Counter = field(default_factory=Counter)
     error_groups: dict[tuple[str, str], list] = field(default_factory=dict)
     other_errors: int = 0
+    # Source documents the rows cite that the catalog lacks: short reference → rows citing it.
+    unknown_sources: Counter = field(default_factory=Counter)
+
+    MAX_UNKNOWN_SOURCES = 20
 
     MAX_ERROR_GROUPS = 100
     ROWS_PER_GROUP = 10
@@ -155,6 +159,10 @@ class ImportReport:
                 )
             ],
             "other_errors": self.other_errors,
+            "unknown_sources": [
+                [short_ref, count]
+                for short_ref, count in self.unknown_sources.most_common(self.MAX_UNKNOWN_SOURCES)
+            ],
         }
 
     @property
@@ -442,6 +450,8 @@ class MitigationImporter(Importer):
                 self.where("source"),
                 f"No source document “{short_ref}”. {self.source_hint}",
             )
+            if len(short_ref) <= SourceDocument._meta.get_field("short_ref").max_length:
+                self.report.unknown_sources[short_ref] += 1
         return source
 
     STATUSES = {s.value: s.value for s in MitigationStatus} | {
