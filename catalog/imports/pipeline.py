@@ -60,6 +60,7 @@ TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
 # The longest text any field holds (catalog.limits.ABSTRACT).
 SHOWN_VALUE_MAX = limits.ABSTRACT
+SHORT_REF_MAX = 100  # SourceDocument.short_ref's max_length: a longer one is never offered
 NUL_MESSAGE = (
     "This cell holds a NUL character (shown as \ufffd), which cannot be stored. Remove it."
 )
@@ -450,7 +451,7 @@ class MitigationImporter(Importer):
                 self.where("source"),
                 f"No source document “{short_ref}”. {self.source_hint}",
             )
-            if len(short_ref) <= SourceDocument._meta.get_field("short_ref").max_length:
+            if len(short_ref) <= SHORT_REF_MAX:
                 self.report.unknown_sources[short_ref] += 1
         return source
 
