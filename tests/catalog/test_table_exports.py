@@ -182,3 +182,30 @@ def test_robots_keep_crawlers_out_of_the_new_downloads(client):
     lines = client.get("/robots.txt").content.decode().splitlines()
     assert "Disallow: /sources/download." in lines
     assert "Disallow: /taxonomies/*/download." in lines
+
+
+def test_the_downloads_take_as_many_queries_for_many_rows_as_for_few(client, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            body(client.get(url))
+        return len(captured)
+
+    urls = (
+        "/sources/download.csv",
+        "/taxonomies/download.json",
+        "/taxonomies/lifecycle/download.csv",
+    )
+    before = [queries(url) for url in urls]
+    lifecycle = Taxonomy.objects.get(slug="lifecycle")
+    for number in range(5):
+        services.source_document_create(
+            short_ref=f"More{number}", title="More", actor=admin, reason="More rows"
+        )
+        services.taxonomy_node_create(
+            taxonomy=lifecycle, code=f"more{number}", name="More", actor=admin, reason="More"
+        )
+    assert [queries(url) for url in urls] == before
+    assert max(before) <= 3
