@@ -75,6 +75,21 @@ urlpatterns = [
         views.taxonomy_export,
         name="taxonomy-export",
     ),
+    path(
+        "taxonomies/<slug:slug>/crosswalk/<slug:other>/",
+        views.taxonomy_crosswalk,
+        name="taxonomy-crosswalk",
+    ),
+    path(
+        "taxonomies/<slug:slug>/crosswalk/<slug:other>/download.json",
+        views.taxonomy_crosswalk_json,
+        name="taxonomy-crosswalk-json",
+    ),
+    path(
+        "taxonomies/<slug:slug>/crosswalk/<slug:other>/download.csv",
+        views.taxonomy_crosswalk_csv,
+        name="taxonomy-crosswalk-csv",
+    ),
     path("sources/", views.source_list, name="source-list"),
     path("sources/download.<export_format:fmt>", views.source_export, name="source-export"),
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
