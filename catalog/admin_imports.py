@@ -378,6 +378,28 @@ class BoundedImportMixin(ImportMixin):
             return redirect(request.path)
         return super().import_action(request, **kwargs)
 
+    def process_result(self, result, request):
+        """After the confirm: what was written, or (the whole file rolled back because a row
+        failed, e.g. the catalog changed since the preview) which rows failed and why."""
+        if not (result.has_errors() or result.has_validation_errors()):
+            return super().process_result(result, request)
+        failures = [
+            f"row {row.number}: "
+            + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in row.error_dict.items())
+            for row in result.invalid_rows[:10]
+        ] + [
+            f"row {row.number}: {error.error}"
+            for row in result.error_rows[:10]
+            for error in row.errors
+        ]
+        messages.error(
+            request,
+            "Nothing was imported: the file no longer imports cleanly ("
+            + " · ".join(failures[:10])
+            + "). Upload it again for a fresh preview.",
+        )
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, FileProblem):
             form.add_error("import_file", str(e))

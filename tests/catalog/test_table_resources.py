@@ -279,3 +279,26 @@ def test_the_format_reads_a_file_on_disk_like_an_upload(tmp_path):
     dataset = NodesSpreadsheet().create_dataset(path.read_bytes())
     assert dataset.headers == ["Row", "Taxonomy", "Code", "Name"]
     assert dataset.dict[0]["Row"] == 2
+
+
+def test_a_confirm_that_no_longer_imports_cleanly_writes_nothing_and_says_why(admin_client, admin):
+    file = upload(
+        "late.csv",
+        [
+            ["Short reference", "Document ID", "Title", "Type"],
+            ["First2026", "", "Fine", "Preprint"],
+            ["Late2026", "777", "Numbered", "Preprint"],
+        ],
+    )
+    page = preview(admin_client, SOURCES_IMPORT, file)
+    assert page.context["confirm_form"]
+    services.source_document_create(
+        short_ref="Meanwhile2026", document_id=777, title="Took the number", actor=admin, reason="x"
+    )
+
+    done = confirm(admin_client, SOURCES_CONFIRM, page)
+
+    assert done.status_code == 302
+    message = admin_client.get(done["Location"]).text
+    assert "Nothing was imported" in message and "row 3" in message
+    assert not SourceDocument.objects.filter(short_ref__in=["First2026", "Late2026"]).exists()
