@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "catalog",
     "review",
+    "review.campaigns",
 ]
 
 MIDDLEWARE = [
