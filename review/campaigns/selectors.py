@@ -244,8 +244,7 @@ def agreement_summary(campaign: Campaign) -> dict[str, Any]:
         "taxonomy": campaign.taxonomy.slug,
         "records": total,
         "coded_records": len(complete),
-        **{key: value for key, value in report.items() if key != "units"},
-        "units": report.get("units"),
+        **report,
     }
 
 
