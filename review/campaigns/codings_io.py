@@ -153,7 +153,8 @@ def _apply(campaign: Campaign, groups: Iterable[_Group], actor, result: ImportRe
             unknown = [code for code in group.codes if code not in nodes]
             if unknown:
                 errors.append(f"code: {', '.join(unknown)} not in {campaign.taxonomy.name}.")
-            if not errors and not any(row.errors for row in group.rows):
+            valid = user is not None and mitigation is not None
+            if valid and not errors and not any(row.errors for row in group.rows):
                 try:
                     with transaction.atomic():
                         services.coding_submit(

@@ -324,3 +324,54 @@ def test_export_xlsx(campaign, coded, curator, client_for):
 
 def test_contributors_cannot_export(campaign, contributor, client_for):
     assert client_for(contributor).get(url("export", campaign, "csv")).status_code == 403
+
+
+# --------------------------------------------------------------------------- query counts
+
+
+def test_the_coding_page_reads_a_fixed_number_of_queries(
+    make_campaign, contributor, other_contributor, curator, client_for, node
+):
+    """Other coders' codes, the tree and the record's classifications come in a few queries
+    whatever their number (suggestions are off here: they have their own cache)."""
+    campaign = make_campaign(
+        coders=[contributor, other_contributor, curator],
+        coders_per_record=3,
+        show_suggestions=False,
+    )
+    record = nist_records()[0]
+    client = client_for(contributor)
+    path = url("code", campaign, record.public_id)
+    code(campaign, record, other_contributor, node("1.2.1"))
+    client.get(path)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(path)
+    code(campaign, record, curator, node("1.2.3"))
+    with CaptureQueriesContext(connection) as two:
+        page = client.get(path)
+    assert "Other coders" in page.text
+    assert len(two) == len(one) == 15
+
+
+def test_the_adjudication_queue_does_not_grow_with_its_records(
+    campaign, contributor, other_contributor, curator, client_for, node
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    records = nist_records()
+    client = client_for(curator)
+    code(campaign, records[0], contributor, node("1.2.1"))
+    code(campaign, records[0], other_contributor, node("1.2.3"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(url("adjudication", campaign))
+    for record in records[1:6]:
+        code(campaign, record, contributor, node("1.2.1"))
+        code(campaign, record, other_contributor, node("1.2.4"))
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url("adjudication", campaign))
+    assert page.text.count("disagree</span>") == 6
+    assert len(many) == len(few)
