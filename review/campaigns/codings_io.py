@@ -153,8 +153,8 @@ def _apply(campaign: Campaign, groups: Iterable[_Group], actor, result: ImportRe
             unknown = [code for code in group.codes if code not in nodes]
             if unknown:
                 errors.append(f"code: {', '.join(unknown)} not in {campaign.taxonomy.name}.")
-            valid = user is not None and mitigation is not None
-            if valid and not errors and not any(row.errors for row in group.rows):
+            clean = not errors and not any(row.errors for row in group.rows)
+            if clean and user is not None and mitigation is not None:
                 try:
                     with transaction.atomic():
                         services.coding_submit(
