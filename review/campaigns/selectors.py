@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Mod
 
 from catalog.history import RefDescription
@@ -320,23 +320,36 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         for row in codes
     ]
     per_coder = deepest.get("per_coder") or {}
-    throughput = dict(
-        Coding.objects.filter(campaign=campaign, skipped=False)
-        .values_list("coder__username")
-        .annotate(n=Count("id"))
-    )
-    skipped = dict(
-        Coding.objects.filter(campaign=campaign, skipped=True)
-        .values_list("coder__username")
-        .annotate(n=Count("id"))
-    )
-    for username in sorted(set(throughput) | set(skipped) | set(per_coder)):
+    activity = {
+        row["coder__username"]: row
+        for row in Coding.objects.filter(campaign=campaign)
+        .order_by()
+        .values("coder__username")
+        .annotate(
+            n_coded=Count("id", filter=Q(skipped=False)),
+            n_skipped=Count("id", filter=Q(skipped=True)),
+            n_unsure=Count("id", filter=Q(unsure=True, skipped=False)),
+            first=Min("created_at"),
+            last=Max("created_at"),
+        )
+    }
+    for username in sorted(set(activity) | {str(coder) for coder in per_coder}):
+        row = activity.get(username, {})
+        span = (row["last"] - row["first"]).total_seconds() if row else 0
+        coded = row.get("n_coded", 0)
         result.coders.append(
             {
                 "username": username,
-                "coded": throughput.get(username, 0),
-                "skipped": skipped.get(username, 0),
-                "agreement_with_final": (per_coder.get(username) or {}).get("agreement_with_final"),
+                "coded": coded,
+                "skipped": row.get("n_skipped", 0),
+                "unsure": row.get("n_unsure", 0),
+                "first": row.get("first"),
+                "last": row.get("last"),
+                # Codes per hour between their first and last code (None for a single one).
+                "per_hour": round(3600 * (coded - 1) / span, 1) if coded > 1 and span else None,
+                "agreement_with_final": (per_coder.get(username) or {}).get(
+                    "agreement_with_final"
+                ),
             }
         )
     return result

@@ -375,3 +375,47 @@ def test_the_adjudication_queue_does_not_grow_with_its_records(
         page = client.get(url("adjudication", campaign))
     assert page.text.count("disagree</span>") == 6
     assert len(many) == len(few)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_the_report_shows_agreement_per_level_per_node_confusion_and_coders(
+    campaign, coded, curator, client_for
+):
+    pytest.importorskip("review.campaigns.agreement")
+    services.records_accept_agreed(campaign=campaign, actor=curator)
+    page = client_for(curator).get(url("report", campaign))
+    assert page.status_code == 200
+    html = page.text
+    levels = html[
+        html.index("data-agreement") : html.index("</table>", html.index("data-agreement"))
+    ]
+    rows = levels.split("<tr>")[2:]
+    assert len(rows) == 3  # the draft taxonomy's three levels
+    assert "1.000" in rows[0] and "1.000" in rows[1]  # 1 / 1.2: the coders agree
+    assert "0.500" in rows[2]  # deepest: one record of two
+    assert 'class="heatmap"' in html and "heat heat--" in html
+    assert "1.2.3" in html and "1.2.4" in html
+    assert "cora-contributor" in html and "otto-contributor" in html
+
+
+def test_the_report_of_a_campaign_without_codes(campaign, curator, client_for):
+    page = client_for(curator).get(url("report", campaign))
+    assert page.status_code == 200
+
+
+def test_the_coding_page_shows_three_numbered_suggestions_with_scores(
+    campaign, contributor, client_for
+):
+    pytest.importorskip("review.campaigns.suggest")
+    page = client_for(contributor).get(url("code", campaign, nist_records()[0].public_id)).text
+    assert page.count("data-suggestion=") == 3
+    assert '<meter min="0" max="1" value="0.' in page or 'max="1" value="1' in page
+    assert "<kbd>1</kbd>" in page and "<kbd>3</kbd>" in page
+
+
+def test_suggestions_stay_hidden_when_the_campaign_says_so(make_campaign, contributor, client_for):
+    campaign = make_campaign(coders=[contributor], show_suggestions=False)
+    page = client_for(contributor).get(url("code", campaign, nist_records()[0].public_id)).text
+    assert "data-suggestion=" not in page
