@@ -347,9 +347,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
                 "last": row.get("last"),
                 # Codes per hour between their first and last code (None for a single one).
                 "per_hour": round(3600 * (coded - 1) / span, 1) if coded > 1 and span else None,
-                "agreement_with_final": (per_coder.get(username) or {}).get(
-                    "agreement_with_final"
-                ),
+                "agreement_with_final": (per_coder.get(username) or {}).get("agreement_with_final"),
             }
         )
     return result
