@@ -419,3 +419,48 @@ def test_suggestions_stay_hidden_when_the_campaign_says_so(make_campaign, contri
     campaign = make_campaign(coders=[contributor], show_suggestions=False)
     page = client_for(contributor).get(url("code", campaign, nist_records()[0].public_id)).text
     assert "data-suggestion=" not in page
+
+
+# --------------------------------------------------------------------------- every page, every persona
+
+CODER = ("contributor", "other_contributor")  # the campaign fixture's coders
+CURATORS = ("curator", "other_curator", "admin")
+
+
+def _pages(campaign):
+    record = nist_records()[0].public_id
+    return [
+        # (method, url, who may, data)
+        ("get", reverse("campaigns:list"), CODER + CURATORS, None),
+        ("get", reverse("campaigns:create"), CURATORS, None),
+        ("post", reverse("campaigns:create"), CURATORS, {"name": ""}),
+        ("get", url("detail", campaign), CODER + CURATORS, None),
+        ("get", url("edit", campaign), CURATORS, None),
+        ("post", url("edit", campaign), CURATORS, {"name": ""}),
+        ("get", url("next", campaign), CODER, None),
+        ("get", url("code", campaign, record), CODER, None),
+        ("post", url("code", campaign, record), CODER, {"action": "skip"}),
+        ("get", url("report", campaign), CURATORS, None),
+        ("get", url("adjudication", campaign), CURATORS, None),
+        ("post", url("accept-agreed", campaign), CURATORS, {}),
+        ("get", url("adjudicate", campaign, record), CURATORS, None),
+        ("get", url("import", campaign), CURATORS, None),
+        ("post", url("import", campaign), CURATORS, {}),
+        ("get", url("export", campaign, "csv"), CURATORS, None),
+        ("get", url("export", campaign, "xlsx"), CURATORS, None),
+    ]
+
+
+def test_every_page_and_action_for_every_persona(persona, campaign, client_for):
+    name, user = persona
+    client = client_for(user)
+    for method, path, allowed, data in _pages(campaign):
+        response = getattr(client, method)(path, data or {})
+        where = f"{name} {method.upper()} {path}"
+        if user is None:
+            assert response.status_code == 302, where
+            assert "/accounts/login/" in response["Location"], where
+        elif name in allowed:
+            assert response.status_code in (200, 302), where
+        else:
+            assert response.status_code == 403, where
