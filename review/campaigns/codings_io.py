@@ -138,16 +138,23 @@ def import_codings(
 
 
 def _apply(campaign: Campaign, groups: Iterable[_Group], actor, result: ImportResult) -> None:
-    users = get_user_model().objects
+    groups = list(groups)
     nodes = {node.code: node for node in TaxonomyNode.objects.filter(taxonomy=campaign.taxonomy)}
+    # One query each for the file's people and records, whatever its length.
+    users = {
+        user.get_username(): user
+        for user in get_user_model().objects.filter(username__in={g.coder for g in groups})
+    }
+    numbers = {parse_public_id(g.record) for g in groups} - {None}
+    records = {m.number: m for m in Mitigation.objects.filter(number__in=numbers)}
     with transaction.atomic():
         for group in groups:
             errors: list[str] = []
-            user = users.filter(username=group.coder).first() if group.coder else None
+            user = users.get(group.coder) if group.coder else None
             if group.coder and user is None:
                 errors.append(f"coder: no user “{group.coder}”.")
             number = parse_public_id(group.record)
-            mitigation = Mitigation.objects.filter(number=number).first() if number else None
+            mitigation = records.get(number) if number else None
             if group.record and mitigation is None:
                 errors.append(f"record: no record “{group.record}”.")
             unknown = [code for code in group.codes if code not in nodes]

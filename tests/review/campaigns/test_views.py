@@ -421,7 +421,7 @@ def test_suggestions_stay_hidden_when_the_campaign_says_so(make_campaign, contri
     assert "data-suggestion=" not in page
 
 
-# --------------------------------------------------------------------------- every page, every persona
+# --------------------------------------------------------------------- every page and persona
 
 CODER = ("contributor", "other_contributor")  # the campaign fixture's coders
 CURATORS = ("curator", "other_curator", "admin")
@@ -464,3 +464,49 @@ def test_every_page_and_action_for_every_persona(persona, campaign, client_for):
             assert response.status_code in (200, 302), where
         else:
             assert response.status_code == 403, where
+
+
+def test_the_import_page_lists_row_errors_and_writes_nothing(
+    campaign, curator, contributor, client_for, tmp_path
+):
+    record = nist_records()[0].public_id
+    upload = tmp_path / "codings.csv"
+    upload.write_text(
+        f"record,coder,code\n{record},{contributor.username},1.2.1\n{record},ghost,1.2.1\n"
+    )
+    with upload.open("rb") as handle:
+        page = client_for(curator).post(url("import", campaign), {"file": handle})
+    assert page.status_code == 200
+    assert "Not imported: 1 error" in page.text
+    assert "coder: no user “ghost”." in page.text
+    assert not Coding.objects.filter(campaign=campaign).exists()
+
+
+def test_the_import_page_names_a_file_it_cannot_read(campaign, curator, client_for, tmp_path):
+    upload = tmp_path / "codings.csv"
+    upload.write_bytes(b"")
+    with upload.open("rb") as handle:
+        page = client_for(curator).post(url("import", campaign), {"file": handle})
+    assert page.status_code == 200
+    assert "empty" in page.text
+
+
+def test_editing_an_open_campaign_keeps_its_scope(campaign, curator, client_for):
+    client = client_for(curator)
+    form = client.get(url("edit", campaign)).text
+    assert 'name="query"' in form and "disabled" in form
+    response = client.post(
+        url("edit", campaign),
+        {
+            "name": "Renamed on the page",
+            "instructions": "New words",
+            "query": "q=something-else",
+            "coders_per_record": 5,
+            "coder_names": "cora-contributor, otto-contributor",
+            "show_suggestions": "on",
+        },
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "Renamed on the page" and campaign.instructions == "New words"
+    assert campaign.query == "source=NIST2024" and campaign.coders_per_record == 2
