@@ -145,7 +145,7 @@ def _apply(campaign: Campaign, groups: Iterable[_Group], actor, result: ImportRe
         user.get_username(): user
         for user in get_user_model().objects.filter(username__in={g.coder for g in groups})
     }
-    numbers = {parse_public_id(g.record) for g in groups} - {None}
+    numbers = {n for g in groups if (n := parse_public_id(g.record)) is not None}
     records = {m.number: m for m in Mitigation.objects.filter(number__in=numbers)}
     with transaction.atomic():
         for group in groups:
