@@ -126,3 +126,52 @@ def test_two_coders_a_report_an_adjudication_and_the_record_pages(person, live_s
         expect(reader.locator("main")).to_contain_text(code)
         expect(reader.locator("main")).to_contain_text(f"campaign #{campaign.pk}")
         expect(reader.locator("main")).to_contain_text("Chen Contributor, Cleo Contributor")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_campaign_pages_fit_a_phone_and_run_under_the_content_security_policy(browser, live_server):
+    campaign = Campaign.objects.get(name=DEMO_CAMPAIGN)
+    record = campaign.records.select_related("mitigation").first().mitigation.public_id
+    pages = {
+        "demo-contributor": [
+            "/campaigns/",
+            campaign.get_absolute_url(),
+            f"/campaigns/{campaign.pk}/code/{record}/",
+        ],
+        "demo-curator": [
+            campaign.get_absolute_url(),
+            f"/campaigns/{campaign.pk}/edit/",
+            f"/campaigns/{campaign.pk}/report/",
+            f"/campaigns/{campaign.pk}/adjudication/",
+            f"/campaigns/{campaign.pk}/codings/import/",
+            "/campaigns/new/",
+        ],
+    }
+    too_wide, violations = {}, []
+    for username, urls in pages.items():
+        context = browser.new_context(base_url=live_server.url, viewport=PHONE)
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        page.goto("/accounts/login/")
+        page.get_by_label("Username or email").fill(username)
+        page.get_by_label("Password").fill(f"{username}-pass")
+        page.get_by_role("button", name="Sign In").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        for url in urls:
+            response = page.goto(url)
+            assert response.status == 200, url
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                too_wide[url] = width
+        context.close()
+    assert too_wide == {}
+    assert violations == []
