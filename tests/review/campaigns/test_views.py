@@ -32,10 +32,10 @@ def code(campaign, record, coder, *nodes, **kwargs):
 CURATOR_PAGES = ["edit", "report", "adjudication", "import"]
 
 
-@pytest.mark.parametrize("page", CURATOR_PAGES)
-def test_curator_pages_by_persona(page, persona, campaign, client_for):
+@pytest.mark.parametrize("page_name", CURATOR_PAGES)
+def test_curator_pages_by_persona(page_name, persona, campaign, client_for):
     name, user = persona
-    response = client_for(user).get(url(page, campaign))
+    response = client_for(user).get(url(page_name, campaign))
     if name == "anonymous":
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     elif name in ("curator", "other_curator", "admin"):
