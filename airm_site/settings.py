@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "catalog",
     "catalog.releases",
     "review",
+    "review.campaigns",
 ]
 
 MIDDLEWARE = [

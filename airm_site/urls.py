@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("review/", include("review.urls")),
+    path("campaigns/", include("review.campaigns.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("releases/", include("catalog.releases.urls")),
     path("api/", RedirectView.as_view(url="/api/v1/", permanent=False)),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -417,6 +418,18 @@ def _differs(obj, data) -> bool:
     return False
 
 
+# Demo content of other apps (catalog never imports them): ``load(report)`` after the demo
+# records and accounts, registered in their ``AppConfig.ready``.
+_demo_content: list[Callable[[LoadReport], None]] = []
+
+
+def register_demo_content(load: Callable[[LoadReport], None]) -> None:
+    """Let another app add its demo content to ``--with-demo`` (idempotently: a second load
+    must change nothing)."""
+    if load not in _demo_content:
+        _demo_content.append(load)
+
+
 def load_reference_data(
     *, with_demo: bool = False, sync: bool = False, fixtures_dir: Path = FIXTURES_DIR, actor=None
 ) -> LoadReport:
@@ -428,4 +441,6 @@ def load_reference_data(
         if with_demo:
             loader.demo_mitigations()
             loader.demo_accounts()
+            for load in _demo_content:
+                load(loader.report)
     return loader.report
