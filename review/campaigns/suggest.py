@@ -4,9 +4,10 @@ Two kinds of evidence, each a distribution over the target taxonomy's nodes, the
 
 - **Text.** The record's name, section path and definition against those of the active records
   already classified in the target taxonomy: TF-IDF vectors (scikit-learn, words and word
-  pairs, English stop words dropped, sublinear term frequency) and the cosine similarity to
-  each of them; the ``NEIGHBOURS`` most similar vote for their nodes, each with its
-  similarity, and the votes are divided by the sum of the similarities.
+  pairs found in at least two records, English stop words dropped, sublinear term
+  frequency) and the cosine similarity to each of them; the ``NEIGHBOURS`` most similar vote
+  for their nodes, each with its similarity, and the votes are divided by the sum of the
+  similarities.
 - **Co-occurrence.** How the record's nodes in *other* taxonomies (the preliminary taxonomy,
   lifecycle stage, actor, AI RMF function…) go together with target nodes on the classified
   records: a naive Bayes posterior, ``P(node) x prod P(other node | node)`` with add-one
@@ -82,7 +83,7 @@ class Model:
     vectors: object  # sparse matrix: one row per active record (``row_of``)
     row_of: dict[int, int]
     labelled_rows: np.ndarray  # rows of ``vectors`` of the records classified in the taxonomy
-    labelled_vectors: object  # those rows, as their own matrix
+    labelled_vectors: object  # those rows, as their own matrix (by column)
     labelled_ids: list[int]
     labelled_numbers: list[int]
     labels: list[list[int]]  # node indexes per labelled record
@@ -157,6 +158,7 @@ def fit(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
 
     vectorizer = TfidfVectorizer(
         ngram_range=(1, 2),
+        min_df=2,  # a term only one record has cannot link two records
         stop_words="english",
         sublinear_tf=True,
         strip_accents="unicode",
@@ -186,7 +188,8 @@ def fit(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
         vectors=vectors,
         row_of=row_of,
         labelled_rows=labelled_rows,
-        labelled_vectors=vectors[labelled_rows] if vectors is not None else None,
+        # By column: a query reads only the columns of its own terms (a few dozen).
+        labelled_vectors=vectors[labelled_rows].tocsc() if vectors is not None else None,
         labelled_ids=labelled_ids,
         labelled_numbers=[number_of[pk] for pk in labelled_ids],
         labels=[label_of[pk] for pk in labelled_ids],
@@ -254,7 +257,7 @@ def _text_scores(model: Model, mitigation: Mitigation) -> tuple[np.ndarray | Non
         query = model.vectorizer.transform(
             [record_text(mitigation.name, mitigation.section_path, mitigation.definition)]
         )
-    similarity = (model.labelled_vectors @ query.T).toarray().ravel()
+    similarity = np.asarray(model.labelled_vectors[:, query.indices] @ query.data).ravel()
     if row is not None:
         similarity[model.labelled_rows == row] = 0.0
     nearest = [i for i in np.argsort(-similarity, kind="stable")[:NEIGHBOURS] if similarity[i] > 0]
