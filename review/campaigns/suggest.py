@@ -27,9 +27,10 @@ the catalog is small for this (831 records; 100,000 still fit as one sparse matr
 takes a fraction of a second and a suggestion a few milliseconds; and nearest neighbours need
 no training beyond counting, so every suggestion can name the records it came from.
 
-The fitted model lives in process memory, keyed by the database, the taxonomy and the
-catalog version (``catalog.version``): any write to the catalog changes the version, so the
-next suggestion refits from the committed data. Inside a write (a service's unit of work) the
+The fitted model lives in process memory, one per database and taxonomy (at most
+``KEPT_MODELS``), with the catalog version (``catalog.version``) it was fitted at: any write to
+the catalog changes the version, so the next suggestion refits from the committed data and
+replaces the old model. Inside a write (a service's unit of work) the
 model is fitted and not kept. A warm suggestion costs one query (the version).
 """
 
@@ -99,7 +100,9 @@ class Model:
         return len(self.labelled_ids)
 
 
-_models: OrderedDict[tuple, Model] = OrderedDict()
+# (database, taxonomy) -> (catalog version key, model): one model per taxonomy, the newest
+# version's, so memory holds at most KEPT_MODELS models whatever the number of writes.
+_models: OrderedDict[tuple[str, int], tuple[str, Model]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -112,15 +115,17 @@ def model_for(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     """The fitted model for ``taxonomy`` at the current catalog version (fitted if needed)."""
     if current_change_context() is not None:
         return fit(taxonomy, using=using)
-    key = (using, taxonomy.pk, catalog_version(using).key)
+    key = (using, taxonomy.pk)
+    version = catalog_version(using).key
     with _lock:
-        model = _models.get(key)
-        if model is not None:
+        kept = _models.get(key)
+        if kept is not None and kept[0] == version:
             _models.move_to_end(key)
-            return model
+            return kept[1]
     model = fit(taxonomy, using=using)
     with _lock:
-        _models[key] = model
+        _models[key] = (version, model)
+        _models.move_to_end(key)
         while len(_models) > KEPT_MODELS:
             _models.popitem(last=False)
     return model
