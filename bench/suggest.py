@@ -231,6 +231,7 @@ def evaluate(catalog: str, slug: str, sample: int) -> dict:
         "classified_in_target": model.labelled,
         "nodes_in_target": len(model.nodes),
         "evaluated": len(ids),
+        "evaluated_with_codes_elsewhere": sum(bool(model.other_nodes.get(pk)) for pk in ids),
         "fit_seconds": fit_seconds,
         "combined": combined,
         "text_only": text_only,
@@ -243,7 +244,8 @@ def report(result: dict) -> None:
     print(
         f"\n{result['catalog']}: {result['records']:,} records, {result['classified_in_target']:,} "
         f"classified in {result['target']} ({result['nodes_in_target']} nodes); "
-        f"leave-one-out on {result['evaluated']:,}; model fitted in {result['fit_seconds']:.2f} s"
+        f"leave-one-out on {result['evaluated']:,} ({result['evaluated_with_codes_elsewhere']:,} "
+        f"with codes in other taxonomies); model fitted in {result['fit_seconds']:.2f} s"
     )
     print(f"  {'':22} {'top-1':>6} {'top-3':>6} {'top-1 cat.':>10} {'ms/sugg.':>9} {'p95 ms':>7}")
     for name in ("combined", "text_only", "cooccurrence_only"):

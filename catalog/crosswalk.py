@@ -9,8 +9,9 @@ no classification in B at all ("not in B", the gaps of a mapping), and the same 
 This is how a mapping from one version of a taxonomy to the next (v1 → v2) is documented and
 checked.
 
-The counts come from one query (every classification in A or B of an active record) and are
-kept in the cache under the catalog version (``catalog.version.cached``), so a page costs the
+The counts come from one query (the number of active records per pair of nodes, or for a
+multi-valued taxonomy every classification in A or B of an active record) and are kept in the
+cache under the catalog version (``catalog.version.cached``), so a page costs the
 taxonomies, their nodes and the version while the catalog does not change.
 """
 
@@ -20,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.db.models import Count, FilteredRelation, Q
 from django.urls import reverse
 
 from . import selectors
@@ -77,7 +79,64 @@ def crosswalk_counts(rows: Taxonomy, columns: Taxonomy) -> Counts:
     """The counts for ``rows`` x ``columns`` (each with its ``node_list``), in one query.
 
     A record counts once per cell however many of its nodes sit in the cell's two subtrees.
+    Two single-valued taxonomies are counted by the database, per pair of nodes (a record has
+    at most one of each), and summed up both trees here; otherwise each record's nodes are
+    read and counted here.
     """
+    if rows.multi_valued or columns.multi_valued:
+        return _counts_per_record(rows, columns)
+    return _counts_per_pair(rows, columns)
+
+
+def _counts_per_pair(rows: Taxonomy, columns: Taxonomy) -> Counts:
+    row_lineage = _lineage(rows.node_list)
+    column_lineage = _lineage(columns.node_list)
+    pairs = (
+        Mitigation.objects.active()
+        .annotate(
+            row_class=FilteredRelation(
+                "classifications", condition=Q(classifications__taxonomy=rows.pk)
+            ),
+            column_class=FilteredRelation(
+                "classifications", condition=Q(classifications__taxonomy=columns.pk)
+            ),
+        )
+        .filter(Q(row_class__isnull=False) | Q(column_class__isnull=False))
+        .order_by()
+        .values_list("row_class__node_id", "column_class__node_id")
+        .annotate(n=Count("id"))
+    )
+    counts = Counts()
+    cells: dict[tuple[int, int], int] = defaultdict(int)
+    row_totals: dict[int, int] = defaultdict(int)
+    row_unmatched: dict[int, int] = defaultdict(int)
+    column_totals: dict[int, int] = defaultdict(int)
+    column_unmatched: dict[int, int] = defaultdict(int)
+    for row_node, column_node, n in pairs:
+        row_nodes = row_lineage.get(row_node, []) if row_node else []
+        column_nodes = column_lineage.get(column_node, []) if column_node else []
+        counts.in_rows += n if row_node else 0
+        counts.in_columns += n if column_node else 0
+        counts.in_both += n if row_node and column_node else 0
+        for x in row_nodes:
+            row_totals[x] += n
+            if not column_node:
+                row_unmatched[x] += n
+            for y in column_nodes:
+                cells[x, y] += n
+        for y in column_nodes:
+            column_totals[y] += n
+            if not row_node:
+                column_unmatched[y] += n
+    counts.cells = dict(cells)
+    counts.row_totals = dict(row_totals)
+    counts.row_unmatched = dict(row_unmatched)
+    counts.column_totals = dict(column_totals)
+    counts.column_unmatched = dict(column_unmatched)
+    return counts
+
+
+def _counts_per_record(rows: Taxonomy, columns: Taxonomy) -> Counts:
     row_lineage = _lineage(rows.node_list)
     column_lineage = _lineage(columns.node_list)
     placements = (

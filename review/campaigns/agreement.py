@@ -107,6 +107,37 @@ def level_map(paths: Mapping[str, str], level: int) -> dict[str, str]:
     return mapping
 
 
+def by_level(
+    units: Units,
+    paths: Mapping[str, str],
+    *,
+    multi_valued: bool = False,
+    final: Mapping[Hashable, Codes] | None = None,
+) -> dict[int, AgreementReport]:
+    """:func:`compute` at each level of the tree, 1 (the top) to the deepest in ``paths``.
+
+    ``paths`` maps every code to its materialised path (``TaxonomyNode.path``). At level 1 two
+    coders agree when their codes share a top-level ancestor, and so on down; the deepest level
+    compares the codes as given. Codes lifted to one level may merge (two subcategories of one
+    category become one code).
+    """
+    deepest = max((len([p for p in path.split("/") if p]) for path in paths.values()), default=1)
+    reports = {}
+    for level in range(1, deepest + 1):
+        mapping = level_map(paths, level)
+        lifted = {
+            unit: {coder: at_level(codes, mapping) for coder, codes in given.items()}
+            for unit, given in units.items()
+        }
+        settled = (
+            {unit: at_level(codes, mapping) for unit, codes in final.items()}
+            if final is not None
+            else None
+        )
+        reports[level] = compute(lifted, multi_valued=multi_valued, final=settled)
+    return reports
+
+
 def masi_distance(a: Codes, b: Codes) -> float:
     """Passonneau's MASI distance between two sets of codes: 1 - Jaccard x monotonicity.
 

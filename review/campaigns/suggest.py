@@ -4,9 +4,10 @@ Two kinds of evidence, each a distribution over the target taxonomy's nodes, the
 
 - **Text.** The record's name, section path and definition against those of the active records
   already classified in the target taxonomy: TF-IDF vectors (scikit-learn, words and word
-  pairs, English stop words dropped, sublinear term frequency) and the cosine similarity to
-  each of them; the ``NEIGHBOURS`` most similar vote for their nodes, each with its
-  similarity, and the votes are divided by the sum of the similarities.
+  pairs found in at least two records, English stop words dropped, sublinear term
+  frequency) and the cosine similarity to each of them; the ``NEIGHBOURS`` most similar vote
+  for their nodes, each with its similarity, and the votes are divided by the sum of the
+  similarities.
 - **Co-occurrence.** How the record's nodes in *other* taxonomies (the preliminary taxonomy,
   lifecycle stage, actor, AI RMF function…) go together with target nodes on the classified
   records: a naive Bayes posterior, ``P(node) x prod P(other node | node)`` with add-one
@@ -26,9 +27,10 @@ the catalog is small for this (831 records; 100,000 still fit as one sparse matr
 takes a fraction of a second and a suggestion a few milliseconds; and nearest neighbours need
 no training beyond counting, so every suggestion can name the records it came from.
 
-The fitted model lives in process memory, keyed by the database, the taxonomy and the
-catalog version (``catalog.version``): any write to the catalog changes the version, so the
-next suggestion refits from the committed data. Inside a write (a service's unit of work) the
+The fitted model lives in process memory, one per database and taxonomy (at most
+``KEPT_MODELS``), with the catalog version (``catalog.version``) it was fitted at: any write to
+the catalog changes the version, so the next suggestion refits from the committed data and
+replaces the old model. Inside a write (a service's unit of work) the
 model is fitted and not kept. A warm suggestion costs one query (the version).
 """
 
@@ -82,7 +84,7 @@ class Model:
     vectors: object  # sparse matrix: one row per active record (``row_of``)
     row_of: dict[int, int]
     labelled_rows: np.ndarray  # rows of ``vectors`` of the records classified in the taxonomy
-    labelled_vectors: object  # those rows, as their own matrix
+    labelled_vectors: object  # those rows, as their own matrix (by column)
     labelled_ids: list[int]
     labelled_numbers: list[int]
     labels: list[list[int]]  # node indexes per labelled record
@@ -98,7 +100,9 @@ class Model:
         return len(self.labelled_ids)
 
 
-_models: OrderedDict[tuple, Model] = OrderedDict()
+# (database, taxonomy) -> (catalog version key, model): one model per taxonomy, the newest
+# version's, so memory holds at most KEPT_MODELS models whatever the number of writes.
+_models: OrderedDict[tuple[str, int], tuple[str, Model]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -111,15 +115,17 @@ def model_for(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     """The fitted model for ``taxonomy`` at the current catalog version (fitted if needed)."""
     if current_change_context() is not None:
         return fit(taxonomy, using=using)
-    key = (using, taxonomy.pk, catalog_version(using).key)
+    key = (using, taxonomy.pk)
+    version = catalog_version(using).key
     with _lock:
-        model = _models.get(key)
-        if model is not None:
+        kept = _models.get(key)
+        if kept is not None and kept[0] == version:
             _models.move_to_end(key)
-            return model
+            return kept[1]
     model = fit(taxonomy, using=using)
     with _lock:
-        _models[key] = model
+        _models[key] = (version, model)
+        _models.move_to_end(key)
         while len(_models) > KEPT_MODELS:
             _models.popitem(last=False)
     return model
@@ -157,6 +163,7 @@ def fit(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
 
     vectorizer = TfidfVectorizer(
         ngram_range=(1, 2),
+        min_df=2,  # a term only one record has cannot link two records
         stop_words="english",
         sublinear_tf=True,
         strip_accents="unicode",
@@ -186,7 +193,8 @@ def fit(taxonomy: Taxonomy, *, using: str = DEFAULT_DB_ALIAS) -> Model:
         vectors=vectors,
         row_of=row_of,
         labelled_rows=labelled_rows,
-        labelled_vectors=vectors[labelled_rows] if vectors is not None else None,
+        # By column: a query reads only the columns of its own terms (a few dozen).
+        labelled_vectors=vectors[labelled_rows].tocsc() if vectors is not None else None,
         labelled_ids=labelled_ids,
         labelled_numbers=[number_of[pk] for pk in labelled_ids],
         labels=[label_of[pk] for pk in labelled_ids],
@@ -254,7 +262,7 @@ def _text_scores(model: Model, mitigation: Mitigation) -> tuple[np.ndarray | Non
         query = model.vectorizer.transform(
             [record_text(mitigation.name, mitigation.section_path, mitigation.definition)]
         )
-    similarity = (model.labelled_vectors @ query.T).toarray().ravel()
+    similarity = np.asarray(model.labelled_vectors[:, query.indices] @ query.data).ravel()
     if row is not None:
         similarity[model.labelled_rows == row] = 0.0
     nearest = [i for i in np.argsort(-similarity, kind="stable")[:NEIGHBOURS] if similarity[i] > 0]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from catalog import services
-from catalog.crosswalk import crosswalk, crosswalk_counts
+from catalog.crosswalk import _counts_per_pair, _counts_per_record, crosswalk, crosswalk_counts
 from catalog.models import Mitigation, Taxonomy, TaxonomyNode
 from catalog.selectors import taxonomy_list_with_nodes
 from tests.factories import MitigationFactory, TaxonomyFactory, TaxonomyNodeFactory, place
@@ -32,6 +32,10 @@ def multi():
     TaxonomyNodeFactory(taxonomy=taxonomy, code="A.2", name="Alpha two", parent=top)
     TaxonomyNodeFactory(taxonomy=taxonomy, code="B", name="Beta")
     return taxonomy
+
+
+def node_code_in(slug):
+    return TaxonomyNode.objects.filter(taxonomy__slug=slug).order_by("path").first().code
 
 
 def counts_by_code(table):
@@ -99,6 +103,18 @@ class TestCounts:
             .exclude(classifications__taxonomy=multi)
             .count()
         )
+
+    @pytest.mark.parametrize(
+        ("rows", "columns"), [("airm-preliminary", "airm-draft"), ("airm-draft", "lifecycle")]
+    )
+    def test_the_database_counts_pairs_as_counting_each_record_would(self, rows, columns):
+        MitigationFactory(placements=place(node(rows, "1")))  # in the rows' taxonomy only
+        MitigationFactory(placements=place(node(columns, node_code_in(columns))))
+        pair = taxonomy_list_with_nodes(list(Taxonomy.objects.filter(slug__in=[rows, columns])))
+        first, second = sorted(pair, key=lambda t: t.slug != rows)
+        by_pairs = _counts_per_pair(first, second)
+        assert by_pairs == _counts_per_record(first, second)
+        assert by_pairs.only_in_rows >= 1 and by_pairs.only_in_columns >= 1
 
     def test_retired_records_are_left_out(self, curator):
         record = Mitigation.objects.get(number=9001)

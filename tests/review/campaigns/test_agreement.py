@@ -17,6 +17,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 
 from review.campaigns.agreement import (
     at_level,
+    by_level,
     code_sort_key,
     compute,
     landis_koch,
@@ -373,6 +374,20 @@ class TestLevels:
         lifted = {u: {c: at_level(v, top) for c, v in g.items()} for u, g in units.items()}
         assert compute(units).observed_agreement == 0.0
         assert compute(lifted).observed_agreement == 0.5
+
+    def test_by_level_reports_every_level_down_to_the_codes_as_given(self):
+        units = {
+            1: {"a": one("1.1.2"), "b": one("1.1")},
+            2: {"a": one("99.9"), "b": one("1")},
+            3: {"a": one("1.1.2"), "b": one("1.1.2")},
+        }
+        reports = by_level(units, self.PATHS, final={1: one("1.1.2")})
+        assert list(reports) == [1, 2, 3]
+        assert reports[1].observed_agreement == pytest.approx(2 / 3)
+        assert reports[2].observed_agreement == pytest.approx(2 / 3)
+        assert reports[3].observed_agreement == pytest.approx(1 / 3)
+        assert reports[3].as_dict() == compute(units, final={1: one("1.1.2")}).as_dict()
+        assert reports[1].per_coder["b"]["agreement_with_final"] == 1.0
 
 
 def test_landis_koch_bands():

@@ -146,6 +146,7 @@ def test_the_model_is_kept_until_the_catalog_changes(scheme, curator, django_ass
     refitted = suggest.model_for(scheme["target"])
     assert refitted is not first
     assert refitted.labelled == first.labelled + 1
+    assert len(suggest._models) == 1  # the new version's model replaced the old one
     assert catalog_version().key != ""
 
 
