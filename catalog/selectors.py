@@ -6,19 +6,15 @@ from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    Case,
     Count,
+    Exists,
     F,
     FilteredRelation,
-    IntegerField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 
 from .history import describe_refs
 from .models import (
@@ -30,6 +26,7 @@ from .models import (
     TaxonomyNode,
 )
 from .timeline import mitigation_timeline
+from .version import cached
 
 
 @dataclass
@@ -462,6 +459,27 @@ def node_relatives(
     return ancestors, subtrees
 
 
+def active_subtree_counts() -> dict[int, dict[int, int]]:
+    """Taxonomy id → node id → active mitigations at or below the node, for every public
+    taxonomy (each mitigation counted once per subtree).
+
+    A whole-catalog answer, kept under the catalog version (:func:`catalog.version.cached`):
+    one cache look-up, or three queries when the catalog has changed since it was kept.
+    """
+
+    def compute() -> dict[int, dict[int, int]]:
+        taxonomies = taxonomy_list_with_nodes()
+        active = Mitigation.objects.active()
+        single = [taxonomy for taxonomy in taxonomies if not taxonomy.multi_valued]
+        counts = node_subtree_counts_by_taxonomy(single, active) if single else {}
+        for taxonomy in taxonomies:
+            if taxonomy.multi_valued:
+                counts[taxonomy.pk] = node_subtree_counts(taxonomy, taxonomy.node_list, active)
+        return counts
+
+    return cached("active-subtree-counts", compute)
+
+
 def mitigation_also_in(
     mitigation: Mitigation,
     classifications: list[Classification],
@@ -472,7 +490,10 @@ def mitigation_also_in(
     a few other active mitigations at that node or below (``subtrees``: node id → the ids of
     its subtree, see :func:`node_relatives`), and how many there are in all.
 
-    Two queries whatever the number of nodes: a windowed sample and one aggregate.
+    Independent of the catalog's size: the totals come from :func:`active_subtree_counts`
+    (kept under the catalog version), and each node's few others from one query that walks
+    active records in public-ID order (the ``status, number`` index) and stops at ``limit``.
+    One query per node, plus the kept counts.
     """
     placed = [
         c
@@ -481,49 +502,30 @@ def mitigation_also_in(
     ]
     if not placed:
         return []
-    nodes = [c.node for c in placed]
-    in_subtree = {node.pk: Q(node_id__in=subtrees[node.pk]) for node in nodes}
-    everywhere = sorted({pk for node in nodes for pk in subtrees[node.pk]})
-    others = Classification.objects.filter(
-        node_id__in=everywhere, mitigation__status=MitigationStatus.ACTIVE
-    ).exclude(mitigation_id=mitigation.pk)
-    anchor = Case(
-        *[
-            When(in_subtree[node.pk], then=Value(node.pk))
-            for node in sorted(nodes, key=lambda node: -len(node.path))  # deepest first
-        ],
-        output_field=IntegerField(),
-    )
-    sample = (
-        others.annotate(
-            anchor=anchor,
-            position=Window(RowNumber(), partition_by=anchor, order_by=F("mitigation__number")),
+    counts = active_subtree_counts()
+    result = []
+    for classification in placed:
+        node = classification.node
+        in_subtree = Classification.objects.filter(
+            mitigation=OuterRef("pk"), taxonomy_id=node.taxonomy_id, node_id__in=subtrees[node.pk]
         )
-        .filter(position__lte=limit)
-        .select_related("mitigation")
-        .only("node_id", "mitigation__number", "mitigation__name", "mitigation__status")
-        .order_by("anchor", "position")
-    )
-    multi_valued = {c.node_id for c in placed if c.taxonomy.multi_valued}
-    totals = others.order_by().aggregate(
-        **{
-            # One classification per mitigation and single-valued taxonomy: no DISTINCT needed.
-            f"node_{pk}": Count("mitigation_id", distinct=pk in multi_valued, filter=condition)
-            for pk, condition in in_subtree.items()
-        }
-    )
-    by_anchor: dict[int, list[Mitigation]] = {}
-    for row in sample:
-        by_anchor.setdefault(row.anchor, []).append(row.mitigation)
-    return [
-        AlsoIn(
-            node=node,
-            mitigations=by_anchor.get(node.pk, []),
-            total=totals[f"node_{node.pk}"],
-            list_total=totals[f"node_{node.pk}"] + (1 if mitigation.is_active else 0),
+        others = list(
+            Mitigation.objects.active()
+            .filter(Exists(in_subtree))
+            .exclude(pk=mitigation.pk)
+            .order_by("number")
+            .only("number", "name", "status")[:limit]
         )
-        for node in nodes
-    ]
+        in_list = counts.get(node.taxonomy_id, {}).get(node.pk, 0)
+        result.append(
+            AlsoIn(
+                node=node,
+                mitigations=others,
+                total=max(in_list - (1 if mitigation.is_active else 0), len(others)),
+                list_total=in_list,
+            )
+        )
+    return result
 
 
 def mitigation_section_siblings(mitigation: Mitigation, limit: int = 20) -> list[Mitigation]:
@@ -616,7 +618,9 @@ class MitigationPage:
 
 def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> MitigationPage:
     """Everything a mitigation's page shows beside the record itself (a fixed number of
-    queries: related nodes, "also in" (2), siblings, merged records, history (2)).
+    queries: related nodes, "also in" (one per node of a taxonomy proper, and the active
+    counts per node, kept under the catalog version), siblings, merged records, history (2)).
+    None of them grows with the catalog: each reads a few rows through an index.
 
     ``mitigation`` comes from :func:`mitigation_get_for_page`. Each classification gets its
     ``breadcrumb`` (the node's ancestors, root first) and nodes get their ``taxonomy``.
