@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 
 from .models import Mitigation, parse_public_id
@@ -223,22 +222,27 @@ def fts_query(text: str) -> str | None:
     return query
 
 
-# Static SQL: the table, weights and column are constants; what was typed is a parameter.
-_FTS_MATCHING_SQL = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
-_FTS_RANK_SQL = (
-    f"SELECT -bm25({FTS_TABLE}, {', '.join(map(str, FTS_WEIGHTS))}) FROM {FTS_TABLE} "  # noqa: S608
-    f'WHERE {FTS_TABLE} MATCH %s AND rowid = "{Mitigation._meta.db_table}"."id"'
-)
+class Bm25(Func):
+    """FTS5's bm25 rank of the matched index row whose column is given, negated so that
+    higher is better; the column's table alias names the index (static SQL)."""
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])  # "<alias>"."name"
+        table = sql.rsplit(".", 1)[0]
+        return f"-bm25({table}, {', '.join(map(str, FTS_WEIGHTS))})", params
 
 
 def fts5_search(queryset: QuerySet[Mitigation], text: str) -> QuerySet[Mitigation]:
-    """SQLite's FTS5 index: the matching rows (one indexed look-up), ranked by bm25."""
+    """SQLite's FTS5 index, joined to the mitigations (``MitigationSearchIndex``): the index
+    finds the matches and gives each its bm25 rank, computed once per match."""
     match = fts_query(text)
     if match is None:
         return queryset.none().annotate(search_rank=Value(0.0, output_field=FloatField()))
-    matching = RawSQL(_FTS_MATCHING_SQL, (match,))  # noqa: S611 (static SQL, text a parameter)
-    rank = RawSQL(_FTS_RANK_SQL, (match,), output_field=FloatField())  # noqa: S611 (as above)
-    return queryset.filter(pk__in=matching).annotate(search_rank=rank)
+    return queryset.filter(search_index__name__fts_match=match).annotate(
+        search_rank=Bm25(F("search_index__name"))
+    )
 
 
 # --------------------------------------------------------------------------- fallback

@@ -11,7 +11,10 @@ alter it) drops its triggers: ``tests/catalog/test_search.py`` checks they are s
 The SQL is static: nothing in it comes from input.
 """
 
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
+
+import catalog.models
 
 TABLE = "catalog_mitigation_fts"
 COLUMNS = "name, section_path, definition"
@@ -65,4 +68,28 @@ def _run(statements):
 class Migration(migrations.Migration):
     dependencies = [("catalog", "0011_job_error_length")]
 
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
+    operations = [
+        migrations.RunPython(_run(FORWARD), _run(BACKWARD)),
+        # The index as Django sees it (catalog.search joins it): nothing is created.
+        migrations.CreateModel(
+            name="MitigationSearchIndex",
+            fields=[
+                (
+                    "mitigation",
+                    models.OneToOneField(
+                        db_column="rowid",
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        primary_key=True,
+                        related_name="search_index",
+                        serialize=False,
+                        to="catalog.mitigation",
+                    ),
+                ),
+                ("name", catalog.models.FullTextColumn()),
+                ("section_path", catalog.models.FullTextColumn()),
+                ("definition", catalog.models.FullTextColumn()),
+            ],
+            options={"db_table": "catalog_mitigation_fts", "managed": False},
+        ),
+    ]

@@ -159,7 +159,7 @@ def test_the_search_runs_on_the_engine_of_the_database(corpus):
     if connection.vendor == "postgresql":
         assert "@@" in sql
     else:
-        assert f"{search.FTS_TABLE} MATCH" in sql
+        assert f'"{search.FTS_TABLE}" MATCH' in sql
         assert "bm25" in sql
 
 
