@@ -26,7 +26,6 @@ from .models import (
     TaxonomyNode,
 )
 from .timeline import mitigation_timeline
-from .version import cached
 
 
 @dataclass
@@ -459,27 +458,6 @@ def node_relatives(
     return ancestors, subtrees
 
 
-def active_subtree_counts() -> dict[int, dict[int, int]]:
-    """Taxonomy id → node id → active mitigations at or below the node, for every public
-    taxonomy (each mitigation counted once per subtree).
-
-    A whole-catalog answer, kept under the catalog version (:func:`catalog.version.cached`):
-    one cache look-up, or three queries when the catalog has changed since it was kept.
-    """
-
-    def compute() -> dict[int, dict[int, int]]:
-        taxonomies = taxonomy_list_with_nodes()
-        active = Mitigation.objects.active()
-        single = [taxonomy for taxonomy in taxonomies if not taxonomy.multi_valued]
-        counts = node_subtree_counts_by_taxonomy(single, active) if single else {}
-        for taxonomy in taxonomies:
-            if taxonomy.multi_valued:
-                counts[taxonomy.pk] = node_subtree_counts(taxonomy, taxonomy.node_list, active)
-        return counts
-
-    return cached("active-subtree-counts", compute)
-
-
 def mitigation_also_in(
     mitigation: Mitigation,
     classifications: list[Classification],
@@ -490,10 +468,10 @@ def mitigation_also_in(
     a few other active mitigations at that node or below (``subtrees``: node id → the ids of
     its subtree, see :func:`node_relatives`), and how many there are in all.
 
-    Independent of the catalog's size: the totals come from :func:`active_subtree_counts`
-    (kept under the catalog version), and each node's few others from one query that walks
-    active records in public-ID order (the ``status, number`` index) and stops at ``limit``.
-    One query per node, plus the kept counts.
+    Two queries per node, neither sorting the subtree: its few others from a walk of active
+    records in public-ID order (the ``status, number`` index) that stops at ``limit``, and
+    its total from a count. (The whole-catalog windowed sample this replaces grew with the
+    catalog; an anonymous reader's page is kept whole under the catalog version anyway.)
     """
     placed = [
         c
@@ -502,7 +480,6 @@ def mitigation_also_in(
     ]
     if not placed:
         return []
-    counts = active_subtree_counts()
     result = []
     for classification in placed:
         node = classification.node
@@ -516,7 +493,7 @@ def mitigation_also_in(
             .order_by("number")
             .only("number", "name", "status")[:limit]
         )
-        in_list = counts.get(node.taxonomy_id, {}).get(node.pk, 0)
+        in_list = Mitigation.objects.active().filter(Exists(in_subtree)).count()
         result.append(
             AlsoIn(
                 node=node,

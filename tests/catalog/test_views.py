@@ -193,11 +193,11 @@ class TestMitigationDetail:
         self, client, django_assert_num_queries
     ):
         mitigation = Mitigation.objects.get(name="Adversarial training")
-        # record, classifications, ancestors, "also in" (a few others at each of its two
-        # nodes: 2), siblings, merged-in records, history of the record and of its
+        # record, classifications, ancestors, "also in" (a few others and a count at each of
+        # its two nodes: 4), siblings, merged-in records, history of the record and of its
         # classifications (2), the review panel (1); the proposals' token the page is kept
-        # under (1); and the active counts per node, kept under the version (3, one piece)
-        with django_assert_num_queries(cold(11 + 3, pieces=1)):
+        # under (1)
+        with django_assert_num_queries(cold(13)):
             client.get(mitigation.get_absolute_url())
         node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="2.3")
         MitigationFactory.create_batch(
@@ -213,7 +213,7 @@ class TestMitigationDetail:
             actor=None,
             reason="T",
         )
-        with django_assert_num_queries(cold(11 + 3, pieces=1)):
+        with django_assert_num_queries(cold(13)):
             response = client.get(mitigation.get_absolute_url())
         with django_assert_num_queries(WARM + 1):
             client.get(mitigation.get_absolute_url())
