@@ -306,6 +306,12 @@ CATALOG_MITIGATION_PANELS: list[str] = [
     "review/includes/_mitigation_panel.html",
     "releases/includes/_mitigation_releases.html",  # which releases hold it; how to cite one
 ]
+# What a record's page shows besides the catalog (the panels' proposals): functions whose
+# result changes with that state, part of the page's ETag and cache key (catalog/page_cache.py).
+CATALOG_RECORD_PAGE_DEPENDS_ON: list[str] = ["review.selectors.proposal_state_token"]
+# How long a browser or CDN may keep an anonymous reader's copy of a public page (seconds);
+# after that it asks again with the ETag and gets a 304 while the catalog is unchanged.
+CATALOG_PAGE_MAX_AGE = int(os.environ.get("CATALOG_PAGE_MAX_AGE", "60"))
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # reverting from the admin would bypass the services
 

@@ -21,6 +21,10 @@ memory is its own):
 
 It prints rows per second, the ratio to COPY and peak memory (maximum resident set size),
 and writes the figures to bench/results/import-<time>.json.
+
+The 100,000-row file (about 100 MB) is larger than the app's default ``IMPORT_MAX_BYTES``
+(20 MB): every step runs with the limit raised to 1 GB, and the run prints that it did. An
+administrator importing such a file sets ``IMPORT_MAX_BYTES`` the same way.
 """
 
 from __future__ import annotations
@@ -343,13 +347,21 @@ STEPS = {
 }
 
 
+# The 100,000-row file is about 100 MB, over the 20 MB IMPORT_MAX_BYTES default: each step's
+# process gets the limit raised to this, and the run says so (it is not the app's default).
+BENCH_IMPORT_MAX_BYTES = 1 << 30
+
+
 def run_step(name: str, path: Path) -> dict:
-    """Run one step in a child process; add its wall time and peak memory."""
+    """Run one step in a child process; add its wall time and peak memory.
+
+    The child runs with ``IMPORT_MAX_BYTES`` raised to :data:`BENCH_IMPORT_MAX_BYTES`."""
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603  (this script, its own arguments)
         [sys.executable, __file__, "--step", name, str(path)],
         stdout=subprocess.PIPE,
-        env=os.environ | {"IMPORT_MAX_BYTES": str(1 << 30), "ALLOWED_HOSTS": "testserver"},
+        env=os.environ
+        | {"IMPORT_MAX_BYTES": str(BENCH_IMPORT_MAX_BYTES), "ALLOWED_HOSTS": "testserver"},
     )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -433,6 +445,11 @@ def main() -> None:
         work / "bench-die-plain.csv",
     )
     size = write_rows(big, 100_001, args.rows, seed=1)
+    print(
+        f"The {size / 1e6:.0f} MB file is imported with IMPORT_MAX_BYTES raised to "
+        f"{BENCH_IMPORT_MAX_BYTES:,} bytes in every step (the app's default is 20 MB).",
+        flush=True,
+    )
     write_rows(small_cli, 300_001, args.small_rows, seed=2)
     write_rows(small_admin, 400_001, args.small_rows, seed=3)
     write_rows(die, 500_001, args.die_rows, seed=4)

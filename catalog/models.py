@@ -747,3 +747,45 @@ class CatalogVersion(models.Model):
 
     def __str__(self):
         return f"catalog version {self.number}"
+
+
+class FullTextColumn(models.TextField):
+    """A column of SQLite's FTS5 index; ``<column>__fts_match=query`` runs a full-text query
+    on the whole index row (see :mod:`catalog.search`)."""
+
+
+@FullTextColumn.register_lookup
+class FullTextMatch(models.Lookup):
+    lookup_name = "fts_match"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)  # "<alias>"."<column>"
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        table = lhs.rsplit(".", 1)[0]
+        hidden = connection.ops.quote_name(MitigationSearchIndex._meta.db_table)
+        return f"{table}.{hidden} MATCH {rhs}", [*lhs_params, *rhs_params]
+
+
+class MitigationSearchIndex(models.Model):
+    """SQLite only: the FTS5 index of mitigations (migration 0012), a virtual table the
+    database keeps by triggers. Read by :mod:`catalog.search` to join matches to records;
+    never written (``managed = False``: Django creates nothing for it)."""
+
+    mitigation = models.OneToOneField(
+        Mitigation,
+        primary_key=True,
+        db_column="rowid",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="search_index",
+    )
+    name = FullTextColumn()
+    section_path = FullTextColumn()
+    definition = FullTextColumn()
+
+    class Meta:
+        managed = False
+        db_table = "catalog_mitigation_fts"
+
+    def __str__(self):
+        return f"Search index of {self.mitigation_id}"

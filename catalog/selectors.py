@@ -6,19 +6,15 @@ from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    Case,
     Count,
+    Exists,
     F,
     FilteredRelation,
-    IntegerField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 
 from .history import describe_refs
 from .models import (
@@ -477,7 +473,10 @@ def mitigation_also_in(
     a few other active mitigations at that node or below (``subtrees``: node id → the ids of
     its subtree, see :func:`node_relatives`), and how many there are in all.
 
-    Two queries whatever the number of nodes: a windowed sample and one aggregate.
+    Two queries per node, neither sorting the subtree: its few others from a walk of active
+    records in public-ID order (the ``status, number`` index) that stops at ``limit``, and
+    its total from a count. (The whole-catalog windowed sample this replaces grew with the
+    catalog; an anonymous reader's page is kept whole under the catalog version anyway.)
     """
     placed = [
         c
@@ -486,49 +485,29 @@ def mitigation_also_in(
     ]
     if not placed:
         return []
-    nodes = [c.node for c in placed]
-    in_subtree = {node.pk: Q(node_id__in=subtrees[node.pk]) for node in nodes}
-    everywhere = sorted({pk for node in nodes for pk in subtrees[node.pk]})
-    others = Classification.objects.filter(
-        node_id__in=everywhere, mitigation__status=MitigationStatus.ACTIVE
-    ).exclude(mitigation_id=mitigation.pk)
-    anchor = Case(
-        *[
-            When(in_subtree[node.pk], then=Value(node.pk))
-            for node in sorted(nodes, key=lambda node: -len(node.path))  # deepest first
-        ],
-        output_field=IntegerField(),
-    )
-    sample = (
-        others.annotate(
-            anchor=anchor,
-            position=Window(RowNumber(), partition_by=anchor, order_by=F("mitigation__number")),
+    result = []
+    for classification in placed:
+        node = classification.node
+        in_subtree = Classification.objects.filter(
+            mitigation=OuterRef("pk"), taxonomy_id=node.taxonomy_id, node_id__in=subtrees[node.pk]
         )
-        .filter(position__lte=limit)
-        .select_related("mitigation")
-        .only("node_id", "mitigation__number", "mitigation__name", "mitigation__status")
-        .order_by("anchor", "position")
-    )
-    multi_valued = {c.node_id for c in placed if c.taxonomy.multi_valued}
-    totals = others.order_by().aggregate(
-        **{
-            # One classification per mitigation and single-valued taxonomy: no DISTINCT needed.
-            f"node_{pk}": Count("mitigation_id", distinct=pk in multi_valued, filter=condition)
-            for pk, condition in in_subtree.items()
-        }
-    )
-    by_anchor: dict[int, list[Mitigation]] = {}
-    for row in sample:
-        by_anchor.setdefault(row.anchor, []).append(row.mitigation)
-    return [
-        AlsoIn(
-            node=node,
-            mitigations=by_anchor.get(node.pk, []),
-            total=totals[f"node_{node.pk}"],
-            list_total=totals[f"node_{node.pk}"] + (1 if mitigation.is_active else 0),
+        others = list(
+            Mitigation.objects.active()
+            .filter(Exists(in_subtree))
+            .exclude(pk=mitigation.pk)
+            .order_by("number")
+            .only("number", "name", "status")[:limit]
         )
-        for node in nodes
-    ]
+        in_list = Mitigation.objects.active().filter(Exists(in_subtree)).count()
+        result.append(
+            AlsoIn(
+                node=node,
+                mitigations=others,
+                total=max(in_list - (1 if mitigation.is_active else 0), len(others)),
+                list_total=in_list,
+            )
+        )
+    return result
 
 
 def mitigation_section_siblings(mitigation: Mitigation, limit: int = 20) -> list[Mitigation]:
@@ -621,7 +600,9 @@ class MitigationPage:
 
 def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> MitigationPage:
     """Everything a mitigation's page shows beside the record itself (a fixed number of
-    queries: related nodes, "also in" (2), siblings, merged records, history (2)).
+    queries: related nodes, "also in" (one per node of a taxonomy proper, and the active
+    counts per node, kept under the catalog version), siblings, merged records, history (2)).
+    None of them grows with the catalog: each reads a few rows through an index.
 
     ``mitigation`` comes from :func:`mitigation_get_for_page`. Each classification gets its
     ``breadcrumb`` (the node's ancestors, root first) and nodes get their ``taxonomy``.

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +39,7 @@ from .models import CatalogVersion
 ROW_ID = 1
 DEFAULT_TIMEOUT = 24 * 60 * 60
 _MISSING = object()
+_read_version: ContextVar[Version | None] = ContextVar("catalog_read_version", default=None)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,17 @@ def catalog_version(using: str = DEFAULT_DB_ALIAS) -> Version:
     if row is None:
         return Version(0, "0", None)
     return Version(*row)
+
+
+@contextmanager
+def reading(version: Version) -> Iterator[Version]:
+    """Within the block, :func:`cached` values are those of ``version`` (read once by the
+    caller, a public page): a page is computed from one state and costs one version query."""
+    token = _read_version.set(version)
+    try:
+        yield version
+    finally:
+        _read_version.reset(token)
 
 
 def bump(using: str = DEFAULT_DB_ALIAS) -> None:
@@ -108,7 +122,7 @@ def cached[T](
     """
     if current_change_context() is not None:
         return compute()
-    version = version or catalog_version()
+    version = version or _read_version.get() or catalog_version()
     key = cache_key(version, name, parts)
     cache = _cache()
     value = cache.get(key, _MISSING)

@@ -23,39 +23,45 @@ from . import (
 from . import coverage as coverage_chart
 from .api import errors as api_errors
 from .models import Taxonomy, parse_public_id
+from .page_cache import public_page
+from .version import cached
 
 
 @require_safe
+@public_page
 def home(request):
+    return render(request, "catalog/home.html", cached("home", _home_context))
+
+
+def _home_context() -> dict:
     summaries = selectors.taxonomy_list_top_level_counts()
     main = next((s for s in summaries if s.taxonomy.kind == Taxonomy.Kind.TAXONOMY), None)
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "summaries": summaries,
-            "mitigation_count": selectors.mitigation_count_active(),
-            "recent": selectors.mitigation_list_recently_changed(),
-            "category_chart": charts.category_chart(
-                f"Mitigations per category of {main.taxonomy.name}" if main else "",
-                main.top_level if main else [],
-            ),
-            "year_chart": charts.year_chart(
-                "Mitigations per year of their source", selectors.mitigation_counts_by_year()
-            ),
-        },
-    )
+    return {
+        "summaries": summaries,
+        "mitigation_count": selectors.mitigation_count_active(),
+        "recent": selectors.mitigation_list_recently_changed(),
+        "category_chart": charts.category_chart(
+            f"Mitigations per category of {main.taxonomy.name}" if main else "",
+            main.top_level if main else [],
+        ),
+        "year_chart": charts.year_chart(
+            "Mitigations per year of their source", selectors.mitigation_counts_by_year()
+        ),
+    }
 
 
 @require_safe
+@public_page
 def about(request):
     return render(
         request,
         "catalog/about.html",
         {
-            "taxonomies": selectors.taxonomy_list_public(),
-            "source_count": selectors.source_list().count(),
-            "mitigation_count": selectors.mitigation_count_active(),
+            "taxonomies": cached(
+                "public-taxonomies", lambda: list(selectors.taxonomy_list_public())
+            ),
+            "source_count": cached("source-count", selectors.source_list().count),
+            "mitigation_count": cached("active-count", selectors.mitigation_count_active),
             "required_approvals": settings.REVIEW_REQUIRED_APPROVALS,
             "required_by_kind": sorted(settings.REVIEW_REQUIRED_APPROVALS_BY_KIND.items()),
         },
@@ -101,6 +107,7 @@ def _address_without_empty_params(request) -> str | None:
 
 
 @require_safe
+@public_page
 def mitigation_list(request):
     cleaner = _address_without_empty_params(request)
     if cleaner is not None:
@@ -118,6 +125,7 @@ def mitigation_export(request, fmt):
 
 
 @require_safe
+@public_page(depends_on="CATALOG_RECORD_PAGE_DEPENDS_ON")
 def mitigation_detail(request, public_id):
     number = parse_public_id(public_id)
     mitigation = selectors.mitigation_get_for_page(number) if number else None
@@ -177,20 +185,24 @@ def _mitigation_gone(request, number, public_id):
 
 
 @require_safe
+@public_page
 def taxonomy_list(request):
     return render(
         request,
         "catalog/taxonomy_list.html",
-        {"summaries": selectors.taxonomy_list_top_level_counts()},
+        {"summaries": cached("top-level-counts", selectors.taxonomy_list_top_level_counts)},
     )
 
 
 @require_safe
+@public_page
 def taxonomy_detail(request, slug):
     taxonomy = selectors.taxonomy_get_for_page(slug)
     if taxonomy is None:
         raise Http404(f"No taxonomy {slug}.")
-    nodes = selectors.taxonomy_tree_with_counts(taxonomy)
+    nodes = cached(
+        "taxonomy-tree", lambda: selectors.taxonomy_tree_with_counts(taxonomy), parts=(slug,)
+    )
     return render(
         request,
         "catalog/taxonomy_detail.html",
@@ -289,13 +301,21 @@ def source_export(request, fmt):
 
 
 @require_safe
+@public_page
 def source_list(request):
     return render(
-        request, "catalog/source_list.html", {"sources": selectors.source_list_with_counts()}
+        request,
+        "catalog/source_list.html",
+        {
+            "sources": cached(
+                "sources-with-counts", lambda: list(selectors.source_list_with_counts())
+            )
+        },
     )
 
 
 @require_safe
+@public_page
 def source_detail(request, short_ref):
     source = selectors.source_get_for_page(short_ref)
     if source is None:
@@ -339,15 +359,21 @@ def coverage_download(request):
 
 
 @require_safe
+@public_page
 def coverage(request):
     error = ""
+    params = {name: request.GET.get(name) for name in ("rows", "by", "depth")}
     try:
-        chart = coverage_chart.coverage_chart(
-            rows=request.GET.get("rows"), by=request.GET.get("by"), depth=request.GET.get("depth")
+        chart = cached(
+            "coverage",
+            lambda: coverage_chart.coverage_chart(**params),
+            parts=tuple(sorted(params.items())),
         )
     except coverage_chart.CoverageError as problem:
         error = str(problem)
-        chart = coverage_chart.coverage_chart(rows=None, by=None, depth=None)
+        chart = cached(
+            "coverage", lambda: coverage_chart.coverage_chart(rows=None, by=None, depth=None)
+        )
     return render(
         request,
         "catalog/coverage_chart.html",

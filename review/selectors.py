@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 
 from catalog.models import Classification, Mitigation, SourceDocument
 
@@ -480,3 +480,11 @@ def proposal_possible_duplicates(proposal: Proposal) -> list:
     return mitigation_list_similar(
         proposal.changes.get("name", ""), exclude_pk=proposal.mitigation_id
     )
+
+
+def proposal_state_token() -> str:
+    """Changes whenever a proposal is made, moves or goes (one aggregate query): the public
+    pages that show proposals are cached under it (``CATALOG_RECORD_PAGE_DEPENDS_ON``)."""
+    summary = Proposal.objects.order_by().aggregate(n=Count("pk"), last=Max("updated_at"))
+    last = summary["last"]
+    return f"{summary['n']}:{last.timestamp() if last else 0}"

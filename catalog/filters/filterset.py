@@ -20,6 +20,7 @@ from ..models import (
     DocType,
     Mitigation,
     MitigationStatus,
+    SourceDocument,
     Taxonomy,
     TaxonomyNode,
 )
@@ -49,6 +50,15 @@ def node_label(node: TaxonomyNode, taxonomy: Taxonomy | None = None) -> str:
     """A node as readers see it: code and name in a taxonomy, the name alone in a vocabulary."""
     taxonomy = taxonomy or node.taxonomy
     return node.label if taxonomy.kind == Taxonomy.Kind.TAXONOMY else node.name
+
+
+type FilterChoices = tuple[list[Taxonomy], list[SourceDocument]]
+
+
+def filter_choices() -> FilterChoices:
+    """What the filters offer: the public taxonomies with their nodes, and the sources (three
+    queries; a page keeps them under the catalog version, see :func:`~.listing.browse`)."""
+    return selectors.taxonomy_list_with_nodes(), list(selectors.source_list())
 
 
 class YearField(forms.IntegerField):
@@ -126,12 +136,11 @@ class MitigationFilterSet(django_filters.FilterSet):
         model = Mitigation
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, **kwargs):
+    def __init__(self, data=None, queryset=None, *, choices: FilterChoices | None = None, **kwargs):
         if queryset is None:
             queryset = selectors.mitigation_list_base()
         super().__init__(QueryDict() if data is None else data, queryset, **kwargs)
-        self.taxonomies = selectors.taxonomy_list_with_nodes()
-        self.sources = list(selectors.source_list())
+        self.taxonomies, self.sources = choices or filter_choices()
         self.sources_by_ref = {source.short_ref: source for source in self.sources}
         self.filters["source"].extra["choices"] = [(s.short_ref, s.short_ref) for s in self.sources]
         for taxonomy in self.taxonomies:
@@ -170,6 +179,16 @@ class MitigationFilterSet(django_filters.FilterSet):
                 continue
             queryset = self.filters[name].filter(queryset, value)
         return queryset
+
+    @cached_property
+    def state_key(self) -> tuple:
+        """The filters in force, as a stable key: equal for two addresses that filter alike
+        (whatever their order, sort, page size or page). Read only after validation."""
+        return tuple(
+            (name, repr(sorted(value) if isinstance(value, list) else value))
+            for name, value in sorted(self.cleaned.items())
+            if name not in self.NOT_FILTERS and value not in (None, "", [])
+        )
 
     def filter_queryset(self, queryset):
         return self.sorted(self.filtered(queryset))

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from .. import selectors
 from ..models import DocType, Mitigation, MitigationStatus
-from .facets import FacetGroup, facet_groups
+from ..version import cached
+from .facets import FacetGroup, facet_counts, facet_groups
 from .filterset import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_STATUS,
@@ -23,6 +24,7 @@ from .filterset import (
     YEAR_GROUP,
     YEAR_PARAMS,
     MitigationFilterSet,
+    filter_choices,
     node_label,
     taxonomy_param,
 )
@@ -158,18 +160,24 @@ def browse(params: QueryDict) -> Browse:
     Queries: taxonomies, nodes and sources (3), the count and the page (2), the page's
     classifications (1), the facets (two, plus one per facet group whose own filter is set:
     see :func:`~catalog.filters.facets.facet_counts`); on an empty result, one count per active
-    filter. None of it grows with the page size or the number of results.
+    filter. None of it grows with the page size or the number of results. The filters' choices,
+    the count and the facet counts are kept under the catalog version for this filter state
+    (:func:`catalog.version.cached`, keyed by :attr:`MitigationFilterSet.state_key`), so
+    another page, sort or page size of the same filters reads only its rows.
     """
-    filterset = MitigationFilterSet(params)
+    filterset = MitigationFilterSet(params, choices=cached("filter-choices", filter_choices))
     known = set(filterset.filters) | {"page"}
     state = ListState(params, known)
     result = Browse(filterset=filterset, state=state)
     if not filterset.is_valid():
         result.errors = filterset.error_messages()
         return result
+    key = filterset.state_key
     paginator = Paginator(selectors.mitigation_list_rows(filterset.qs), filterset.page_size)
+    paginator.count = cached("list-count", filterset.filtered().count, parts=key)
     result.page = paginator.get_page(params.get("page"))
-    result.facets = facet_groups(filterset, state)
+    counts = cached("facet-counts", lambda: facet_counts(filterset), parts=key)
+    result.facets = facet_groups(filterset, state, counts)
     result.active = active_filters(filterset, state)
     if result.total == 0:
         for active in result.active:

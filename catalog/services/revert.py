@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from ..maintenance import analyze_after_commit
 from ..models import (
     Classification,
     Mitigation,
@@ -198,4 +199,9 @@ def change_set_revert(*, ref: str, actor, reason: str, revert_ref: str = "") -> 
             restored += 1
         counts["taxonomy nodes restored"] = restored
         counts["taxonomy nodes removed"] = _delete_created(rows[TaxonomyNode])
+        analyze_after_commit(
+            model
+            for changed in (Classification, Mitigation, SourceDocument, TaxonomyNode)
+            for model in (changed, changed.history.model)
+        )
         return {name: count for name, count in counts.items() if count}

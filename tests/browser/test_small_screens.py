@@ -151,8 +151,9 @@ def test_a_search_from_the_list_is_ranked_by_relevance_with_a_clean_address(page
     expect(page).to_have_url(f"{live_server.url}/mitigations/?q=adversarial#results")
     expect(page.get_by_label("Sort by")).to_have_value("")
     expect(page.get_by_label("Sort by").locator("option:checked")).to_have_text("Relevance")
-    # The record named for the word ranks above those that only mention it.
-    expect(page.locator(".result__title").first).to_contain_text("Adversarial training")
+    # A record named for the word ranks above those that only mention it (which of the two
+    # named for it comes first is the engine's: bm25 on SQLite weighs their length).
+    expect(page.locator(".result__title").first).to_contain_text(re.compile("adversarial", re.I))
 
     page.get_by_label("Sort by").select_option("name")
     expect(page).to_have_url(f"{live_server.url}/mitigations/?q=adversarial&sort=name#results")

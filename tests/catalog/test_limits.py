@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 def curated_and_review_models():
     for app in ("catalog", "review"):
         for model in apps.get_app_config(app).get_models():
-            if not model.__name__.startswith("Historical"):
+            # Unmanaged models (SQLite's search index) mirror bounded columns; nothing writes them.
+            if not model.__name__.startswith("Historical") and model._meta.managed:
                 yield model
 
 

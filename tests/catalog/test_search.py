@@ -1,8 +1,10 @@
-"""Free-text search: one function, full-text on PostgreSQL, a portable fallback elsewhere.
+"""Free-text search: one function, full text on PostgreSQL and on SQLite (FTS5), a portable
+fallback elsewhere.
 
 The fallback is exercised directly on every database, so it is tested on PostgreSQL runs too;
-the dispatcher is tested on both; full-text behaviour (stemming, weights, web syntax) only
-where PostgreSQL runs.
+the dispatcher and the full-text behaviour (stemming, weights, web syntax) on both databases;
+what is particular to one engine (the stored vector, the FTS5 index and its triggers) on that
+one.
 """
 
 import pytest
@@ -153,17 +155,17 @@ class TestFallback:
 def test_the_search_runs_on_the_engine_of_the_database(corpus):
     queryset = search.mitigation_search(Mitigation.objects.all(), "quorbal")
     sql = str(queryset.query)
+    assert search.uses_full_text(queryset)
     if connection.vendor == "postgresql":
-        assert search.uses_full_text(queryset)
         assert "@@" in sql
     else:
-        assert not search.uses_full_text(queryset)
-        assert "@@" not in sql
-        assert names(queryset) == names(search.fallback_search(Mitigation.objects.all(), "quorbal"))
+        assert f'"{search.FTS_TABLE}" MATCH' in sql
+        assert "bm25" in sql
 
 
-@on_postgres
 class TestFullText:
+    """The same syntax and ranking on PostgreSQL and on SQLite's FTS5 index."""
+
     def test_words_are_stemmed(self, corpus):
         found = names(search.mitigation_search(Mitigation.objects.all(), "rehearsing"))
         assert corpus["in_name"].name in found  # "rehearse" in its definition
@@ -207,6 +209,57 @@ class TestFullText:
         ]
         assert search.mitigation_search(Mitigation.objects.all(), "zentrix").count() == 0
 
+    def test_a_phrase_an_exclusion_and_a_prefix_together(self, corpus):
+        found = names(search.mitigation_search(Mitigation.objects.all(), '"teaming drills" -x'))
+        assert found == [corpus["in_name"].name]
+        found = names(search.mitigation_search(Mitigation.objects.all(), "quorbal -readiness exer"))
+        assert found == [corpus["in_definition"].name]
+
+    def test_a_retired_record_leaves_the_search_when_it_is_filtered_out(self, corpus):
+        services.mitigation_retire(mitigation=corpus["other"], actor=None, reason="Test")
+        assert search.mitigation_search(Mitigation.objects.active(), "zentrix").count() == 0
+        assert search.mitigation_search(Mitigation.objects.all(), "zentrix").count() == 1
+
+    @on_postgres
     def test_matches_use_the_stored_vector(self):
         sql = str(search.mitigation_search(Mitigation.objects.all(), "red team").query)
         assert '"search_vector" @@' in sql
+
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the FTS5 index exists on SQLite only"
+)
+
+
+INTEGRITY_CHECK = (
+    "INSERT INTO catalog_mitigation_fts(catalog_mitigation_fts) VALUES ('integrity-check')"
+)
+
+
+@sqlite_only
+class TestFts5:
+    def test_typed_operators_are_quoted_not_obeyed(self):
+        # AND binds tighter than OR, as in PostgreSQL's web search: (near b) or (x y*).
+        assert search.fts_query('NEAR(a b) OR "x" AND y*') == '("near" AND "b") OR "x" AND "y"*'
+
+        assert search.fts_query("the or -and") is None
+
+    def test_the_index_stays_consistent_with_the_table(self, corpus):
+        services.mitigation_update(
+            mitigation=corpus["other"], data={"definition": "Kept apart."}, actor=None, reason="T"
+        )
+        with connection.cursor() as cursor:
+            # FTS5 compares its index with the table and raises if they disagree.
+            cursor.execute(INTEGRITY_CHECK)
+        assert search.mitigation_search(Mitigation.objects.all(), "enclave").count() == 0
+
+    def test_the_triggers_that_keep_the_index_are_in_place(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                ["catalog_mitigation"],
+            )
+            triggers = {name for (name,) in cursor.fetchall()}
+        assert {f"{search.FTS_TABLE}_{event}" for event in ("insert", "update", "delete")} <= (
+            triggers
+        )

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from ...maintenance import analyze_after_commit
 from ...models import (
     Classification,
     Mitigation,
@@ -28,6 +29,14 @@ from ._inserts import _history_kwargs, _insert_with_history
 from ._outcomes import BulkUpsertError, FieldChange, UpsertOutcome
 
 Row = dict[str, Any]  # a record as ``values()`` reads it
+
+# What a bulk write changes: the planner's statistics of these are refreshed after it.
+_ANALYZED = (
+    Mitigation,
+    Mitigation.history.model,
+    Classification,
+    Classification.history.model,
+)
 
 
 @dataclass(frozen=True)
@@ -435,4 +444,5 @@ def mitigation_bulk_upsert(
         if any(outcome.action == RowAction.ERROR for outcome in outcomes):
             raise BulkUpsertError(outcomes)
         bulk.write(_history_kwargs(actor, reason, ref))
+        analyze_after_commit(_ANALYZED)
         return outcomes
