@@ -356,34 +356,21 @@ def tally(samples: list[tuple[str, float, str]], wall: float, pages: list[str]) 
     return rows
 
 
-def server_cpu(server: Server, database: str) -> tuple[float, float]:
-    """CPU seconds used so far by the gunicorn workers and by the PostgreSQL backends serving
-    the benchmark database (each worker keeps its connection: ``CONN_MAX_AGE``)."""
+def server_cpu(server: Server) -> float:
+    """CPU seconds used so far by gunicorn's workers (PostgreSQL's share is not counted: its
+    connections are recycled after ``CONN_MAX_AGE`` and parallel queries run in short-lived
+    helper processes, so no per-process reading adds up)."""
     import psutil
 
-    def total(pids) -> float:
-        seconds = 0.0
-        for pid in pids:
-            try:
-                times = psutil.Process(pid).cpu_times()
-            except psutil.Error:
-                continue
-            seconds += times.user + times.system
-        return seconds
-
     assert server.process is not None
-    workers = [child.pid for child in psutil.Process(server.process.pid).children()]
-    import psycopg
-
-    with psycopg.connect(server.env["DATABASE_URL"], autocommit=True) as connection:
-        backends = [
-            row[0]
-            for row in connection.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (database,),
-            )
-        ]
-    return total(workers), total(backends)
+    seconds = 0.0
+    for child in psutil.Process(server.process.pid).children():
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        seconds += times.user + times.system
+    return seconds
 
 
 def loadavg() -> str:
@@ -400,15 +387,14 @@ def measure(server, plan, weights, clients, args) -> dict:
     if args.warmup > 0:
         run_phase(Phase(port, plan, weights, clients, args.warmup, args.max_requests, args.timeout))
     before, cpu_before = loadavg(), cpu_seconds()
-    app_before, db_before = server_cpu(server, args.database)
+    app_before = server_cpu(server)
     phase = Phase(port, plan, weights, clients, args.seconds, args.max_requests, args.timeout)
     wall = run_phase(phase)
-    app_after, db_after = server_cpu(server, args.database)
+    app_after = server_cpu(server)
     rows = tally(phase.samples, wall, [page for page, _ in plan])
     count = max(1, len(phase.samples))
     return {
         "app_cpu_ms_per_request": round((app_after - app_before) * 1000 / count, 1),
-        "db_cpu_ms_per_request": round((db_after - db_before) * 1000 / count, 1),
         "clients": clients,
         "seconds": round(wall, 1),
         "loadavg_before": before,
@@ -426,8 +412,7 @@ def print_phase(title: str, result: dict) -> None:
         f"before {result['loadavg_before']}, after {result['loadavg_after']}; the clients "
         f"used {result['client_cpu_s']} s of CPU"
         + ("; STOPPED BY --max-requests" if result["capped"] else "")
-        + f". Server CPU per request: {result['app_cpu_ms_per_request']} ms in gunicorn + "
-        f"{result['db_cpu_ms_per_request']} ms in PostgreSQL.\n"
+        + f"; gunicorn's workers used {result['app_cpu_ms_per_request']} ms of CPU a request.\n"
     )
     print("| page | requests | errors | p50 (ms) | p95 (ms) | p99 (ms) | requests/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
