@@ -65,6 +65,21 @@ urlpatterns = [
     ),
     path("taxonomies/", views.taxonomy_list, name="taxonomy-list"),
     path("taxonomies/<slug:slug>/", views.taxonomy_detail, name="taxonomy-detail"),
+    path(
+        "taxonomies/<slug:slug>/crosswalk/<slug:other>/",
+        views.taxonomy_crosswalk,
+        name="taxonomy-crosswalk",
+    ),
+    path(
+        "taxonomies/<slug:slug>/crosswalk/<slug:other>/download.json",
+        views.taxonomy_crosswalk_json,
+        name="taxonomy-crosswalk-json",
+    ),
+    path(
+        "taxonomies/<slug:slug>/crosswalk/<slug:other>/download.csv",
+        views.taxonomy_crosswalk_csv,
+        name="taxonomy-crosswalk-csv",
+    ),
     path("sources/", views.source_list, name="source-list"),
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),

@@ -1,14 +1,15 @@
 """The public pages of the catalog: read-only, GET only, no account needed."""
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views import defaults
 from django.views.decorators.http import require_safe
 
-from . import charts, citations, exports, feeds, filters, selectors
+from . import charts, citations, crosswalk, exports, feeds, filters, selectors, spreadsheet
 from . import coverage as coverage_chart
 from .api import errors as api_errors
 from .models import Taxonomy, parse_public_id
@@ -187,8 +188,74 @@ def taxonomy_detail(request, slug):
             "taxonomy": taxonomy,
             "roots": [node for node in nodes if node.depth == 0],
             "node_total": len(nodes),
+            "crosswalk_partners": crosswalk.crosswalk_partners(taxonomy),
         },
     )
+
+
+def _crosswalk_or_error(request, slug, other):
+    """The crosswalk for the request, or (the default one, the message) for a bad level."""
+    try:
+        return crosswalk.crosswalk(
+            slug,
+            other,
+            depth=request.GET.get("depth"),
+            column_depth=request.GET.get("column_depth"),
+        ), ""
+    except crosswalk.CrosswalkNotFound as problem:
+        raise Http404(str(problem)) from problem
+    except crosswalk.CrosswalkError as problem:
+        return crosswalk.crosswalk(slug, other), str(problem)
+
+
+def _crosswalk_error_page(request, table, error):
+    return render(
+        request, "catalog/taxonomy_crosswalk.html", {"crosswalk": table, "error": error}, status=400
+    )
+
+
+@require_safe
+def taxonomy_crosswalk(request, slug, other):
+    table, error = _crosswalk_or_error(request, slug, other)
+    return render(
+        request,
+        "catalog/taxonomy_crosswalk.html",
+        {"crosswalk": table, "error": error},
+        status=400 if error else 200,
+    )
+
+
+def _crosswalk_filename(table, extension: str) -> str:
+    return (
+        f"airm-crosswalk-{table.rows_taxonomy.slug}-{table.columns_taxonomy.slug}-"
+        f"{timezone.now():%Y-%m-%d}.{extension}"
+    )
+
+
+@require_safe
+def taxonomy_crosswalk_json(request, slug, other):
+    table, error = _crosswalk_or_error(request, slug, other)
+    if error:
+        return _crosswalk_error_page(request, table, error)
+    response = JsonResponse(table.as_json(), json_dumps_params={"ensure_ascii": False})
+    response["Content-Disposition"] = content_disposition_header(
+        True, _crosswalk_filename(table, "json")
+    )
+    return response
+
+
+@require_safe
+def taxonomy_crosswalk_csv(request, slug, other):
+    """The crosswalk as shown (same levels), as CSV; text a spreadsheet would run is made inert."""
+    table, error = _crosswalk_or_error(request, slug, other)
+    if error:
+        return _crosswalk_error_page(request, table, error)
+    rows = ([spreadsheet.make_inert(value) for value in row] for row in table.as_table())
+    response = StreamingHttpResponse(exports.iter_csv(rows), content_type=exports.FORMATS["csv"])
+    response["Content-Disposition"] = content_disposition_header(
+        True, _crosswalk_filename(table, "csv")
+    )
+    return response
 
 
 @require_safe

@@ -39,6 +39,8 @@ PUBLIC_PAGES = [
     "/coverage/",
     "/coverage/?by=lifecycle&depth=2",
     "/coverage/?rows=airm-draft&by=actor&depth=3",
+    "/taxonomies/airm-preliminary/crosswalk/airm-draft/",
+    "/taxonomies/airm-draft/crosswalk/lifecycle/?depth=1",
     "/about/",
     "/no-such-page/",
     "/accounts/login/",
