@@ -12,10 +12,21 @@ from django.contrib import admin
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import services, table_exports
 from .admin_accounts import PersonAdmin, ProtectedGroupAdmin
-from .admin_imports import ImportBatchAdmin, SpreadsheetExportMixin
+from .admin_imports import (
+    BoundedImportMixin,
+    ImportBatchAdmin,
+    SpreadsheetExportMixin,
+    TableExportMixin,
+)
 from .models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
+from .resources import (
+    DocumentsSpreadsheet,
+    NodesSpreadsheet,
+    SourceDocumentResource,
+    TaxonomyNodeResource,
+)
 
 
 class ReasonForm(forms.ModelForm):
@@ -95,7 +106,7 @@ class TaxonomyAdmin(ServiceAdmin):
 
 
 @admin.register(TaxonomyNode)
-class TaxonomyNodeAdmin(ServiceAdmin):
+class TaxonomyNodeAdmin(BoundedImportMixin, TableExportMixin, ServiceAdmin):
     list_display = ("code", "name", "taxonomy", "parent", "is_catch_all", "order")
     list_display_links = ("code", "name")
     list_filter = ("taxonomy", "is_catch_all")
@@ -103,6 +114,12 @@ class TaxonomyNodeAdmin(ServiceAdmin):
     list_select_related = ("taxonomy", "parent")
     autocomplete_fields = ("parent",)
     readonly_fields = ("path",)
+    resource_classes = [TaxonomyNodeResource]
+    import_format = NodesSpreadsheet
+    change_list_template = "admin/catalog/taxonomynode/change_list.html"
+
+    def export_table(self, queryset):
+        return table_exports.node_table(queryset)
 
     def get_readonly_fields(self, request, obj=None):
         # A node never moves to another taxonomy: its classifications would be stranded.
@@ -124,10 +141,16 @@ class TaxonomyNodeAdmin(ServiceAdmin):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(ServiceAdmin):
+class SourceDocumentAdmin(BoundedImportMixin, TableExportMixin, ServiceAdmin):
     list_display = ("short_ref", "title", "first_author", "year", "doc_type", "mitigation_count")
     list_filter = ("doc_type", "year")
     search_fields = ("short_ref", "title", "authors", "first_author", "doi")
+    resource_classes = [SourceDocumentResource]
+    import_format = DocumentsSpreadsheet
+    change_list_template = "admin/catalog/sourcedocument/change_list.html"
+
+    def export_table(self, queryset):
+        return table_exports.source_table(queryset)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(mitigation_total=Count("mitigations"))

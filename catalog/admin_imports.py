@@ -17,9 +17,11 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from import_export.admin import ImportMixin
 
 from . import exports
 from .imports.batches import (
@@ -29,6 +31,7 @@ from .imports.batches import (
     import_batch_revert,
 )
 from .imports.preview import preview_context
+from .imports.readers import FileProblem
 from .imports.uploads import bound_upload, upload_form_is_valid
 from .jobs import job_latest_for
 from .models import ImportBatch, ImportKind
@@ -273,3 +276,132 @@ class SpreadsheetExportMixin:
     @admin.action(description="Export the selected mitigations as JSON")
     def export_json(self, request, queryset):
         return self._export(queryset, "json")
+
+
+# --------------------------------------------------------------------------- sources and nodes
+
+
+class TableExportMixin:
+    """Export actions and "Export this list" links for a small table (source documents,
+    taxonomy nodes), through :mod:`catalog.table_exports` (formula-safe cells, the layout the
+    importer reads back)."""
+
+    actions = ["export_table_csv", "export_table_xlsx", "export_table_json"]
+
+    def export_table(self, queryset):
+        raise NotImplementedError
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "export/<str:fmt>/",
+                self.admin_site.admin_view(self.table_export_view),
+                name="{}_{}_export".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def table_export_view(self, request, fmt):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if fmt not in exports.FORMATS:
+            raise Http404(f"No export format {fmt}.")
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("These list filters are not valid.")
+        return self.export_table(changelist.get_queryset(request)).response(fmt)
+
+    @admin.action(description="Export the selected rows as CSV")
+    def export_table_csv(self, request, queryset):
+        return self.export_table(queryset).response("csv")
+
+    @admin.action(description="Export the selected rows as XLSX")
+    def export_table_xlsx(self, request, queryset):
+        return self.export_table(queryset).response("xlsx")
+
+    @admin.action(description="Export the selected rows as JSON")
+    def export_table_json(self, request, queryset):
+        return self.export_table(queryset).response("json")
+
+
+class BoundedImportMixin(ImportMixin):
+    """django-import-export's import (upload → preview of every row → confirm), bounded: the
+    upload is cut off at IMPORT_MAX_BYTES before the body is read, the file read by the
+    importer's bounded readers (:class:`catalog.resources.BoundedSpreadsheet`), the whole
+    file written in one transaction or not at all (a row that fails rolls everything back),
+    and only for people who may add and change the records."""
+
+    import_format: type = object  # a catalog.resources.BoundedSpreadsheet
+    import_export_change_list_template = None
+
+    @property
+    def import_formats(self):
+        return [self.import_format]
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        name = "{}_{}_import".format(*info)
+        return [
+            path("import/", self._import_entry, name=name),
+            *(url for url in super().get_urls() if getattr(url, "name", "") != name),
+        ]
+
+    @csrf_exempt
+    def _import_entry(self, request, *args, **kwargs):
+        """Bound the upload before anything reads the body, then CSRF, sign-in and permission
+        as every admin view (as the import batches' upload does)."""
+        bound_upload(request)
+        return self.admin_site.admin_view(self.import_action)(request, *args, **kwargs)
+
+    def import_action(self, request, **kwargs):
+        handler = getattr(request, "bounded_upload_handler", None)
+        if request.method == "POST":
+            request.FILES  # noqa: B018  (parse the body now, within the bound)
+        if request.method == "POST" and handler is not None and handler.exceeded:
+            if not self.has_import_permission(request):
+                raise PermissionDenied
+            messages.error(
+                request,
+                f"The file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}, the most "
+                "one import takes. Split it into several files.",
+            )
+            return redirect(request.path)
+        return super().import_action(request, **kwargs)
+
+    def process_result(self, result, request):
+        """After the confirm: what was written, or (the whole file rolled back because a row
+        failed, e.g. the catalog changed since the preview) which rows failed and why."""
+        if not (result.has_errors() or result.has_validation_errors()):
+            return super().process_result(result, request)
+        failures = [
+            f"row {row.number}: "
+            + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in row.error_dict.items())
+            for row in result.invalid_rows[:10]
+        ] + [
+            f"row {row.number}: {error.error}"
+            for row in result.error_rows[:10]
+            for error in row.errors
+        ]
+        messages.error(
+            request,
+            "Nothing was imported: the file no longer imports cleanly ("
+            + " · ".join(failures[:10])
+            + "). Upload it again for a fresh preview.",
+        )
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, FileProblem):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)

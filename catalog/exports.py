@@ -14,7 +14,7 @@ import csv
 import json
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import batched
 
 from django.db.models import QuerySet
@@ -134,10 +134,17 @@ def xlsx_width(heading: str) -> int:
     return max(XLSX_NODE_WIDTH, min(len(heading) + 2, 60))
 
 
-def write_xlsx(table: Iterable[list[str]], target) -> None:
+def write_xlsx(
+    table: Iterable[list[str]],
+    target,
+    *,
+    sheet_title: str = "Mitigations",
+    width: Callable[[str], int] | None = None,
+) -> None:
     """Write ``table`` (its first row the header) to ``target`` (a path or binary file) as a
     one-sheet workbook made to be opened by hand: the header bold and frozen, an autofilter
-    over every column, and widths that fit each kind of column.
+    over every column, and widths that fit each kind of column (``width`` of a heading;
+    the mitigation layout's by default).
 
     Every cell is text: values come made inert, and a string that still starts with ``=`` is
     written as a typed string cell, never as the formula openpyxl would otherwise store.
@@ -164,7 +171,8 @@ def write_xlsx(table: Iterable[list[str]], target) -> None:
         return cell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Mitigations")
+    sheet = workbook.create_sheet(sheet_title)
+    width = width or xlsx_width
     table = iter(table)
     header = next(table, None)
     if header is None:
@@ -172,7 +180,7 @@ def write_xlsx(table: Iterable[list[str]], target) -> None:
         return
     # A write-only sheet takes its columns and view before its first row.
     for index, title in enumerate(header, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = xlsx_width(str(title))
+        sheet.column_dimensions[get_column_letter(index)].width = width(str(title))
     sheet.freeze_panes = "A2"
     sheet.append([heading(value) for value in header])
     count = 1

@@ -202,6 +202,11 @@ def taxonomy_list_with_nodes(taxonomies=None) -> list[Taxonomy]:
     return taxonomies
 
 
+def taxonomy_node_list_public():
+    """The nodes of every taxonomy a visitor may browse (see :func:`taxonomy_list_public`)."""
+    return TaxonomyNode.objects.filter(taxonomy__in=taxonomy_list_public())
+
+
 def taxonomy_get_for_page(slug: str) -> Taxonomy | None:
     """One taxonomy by slug, retired ones included (their pages keep resolving)."""
     return Taxonomy.objects.filter(slug=slug).first()

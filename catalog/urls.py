@@ -64,7 +64,17 @@ urlpatterns = [
         name="mitigation-citation",
     ),
     path("taxonomies/", views.taxonomy_list, name="taxonomy-list"),
+    path(
+        "taxonomies/download.<export_format:fmt>",
+        views.taxonomy_nodes_export,
+        name="taxonomy-nodes-export",
+    ),
     path("taxonomies/<slug:slug>/", views.taxonomy_detail, name="taxonomy-detail"),
+    path(
+        "taxonomies/<slug:slug>/download.<export_format:fmt>",
+        views.taxonomy_export,
+        name="taxonomy-export",
+    ),
     path(
         "taxonomies/<slug:slug>/crosswalk/<slug:other>/",
         views.taxonomy_crosswalk,
@@ -81,6 +91,7 @@ urlpatterns = [
         name="taxonomy-crosswalk-csv",
     ),
     path("sources/", views.source_list, name="source-list"),
+    path("sources/download.<export_format:fmt>", views.source_export, name="source-export"),
     # A short reference may hold spaces, non-ASCII letters, even a slash: take the whole path.
     path("sources/<path:short_ref>/", views.source_detail, name="source-detail"),
     path("coverage/", views.coverage, name="coverage"),

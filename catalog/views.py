@@ -9,7 +9,17 @@ from django.utils.http import content_disposition_header
 from django.views import defaults
 from django.views.decorators.http import require_safe
 
-from . import charts, citations, crosswalk, exports, feeds, filters, selectors, spreadsheet
+from . import (
+    charts,
+    citations,
+    crosswalk,
+    exports,
+    feeds,
+    filters,
+    selectors,
+    spreadsheet,
+    table_exports,
+)
 from . import coverage as coverage_chart
 from .api import errors as api_errors
 from .models import Taxonomy, parse_public_id
@@ -259,6 +269,26 @@ def taxonomy_crosswalk_csv(request, slug, other):
 
 
 @require_safe
+def taxonomy_nodes_export(request, fmt):
+    """Every node of every taxonomy a visitor may browse."""
+    queryset = selectors.taxonomy_node_list_public()
+    return table_exports.node_table(queryset).response(fmt)
+
+
+@require_safe
+def taxonomy_export(request, slug, fmt):
+    taxonomy = selectors.taxonomy_get_for_page(slug)
+    if taxonomy is None:
+        raise Http404(f"No taxonomy {slug}.")
+    return table_exports.node_table(taxonomy=taxonomy).response(fmt)
+
+
+@require_safe
+def source_export(request, fmt):
+    return table_exports.source_table(selectors.source_list()).response(fmt)
+
+
+@require_safe
 def source_list(request):
     return render(
         request, "catalog/source_list.html", {"sources": selectors.source_list_with_counts()}
@@ -336,6 +366,9 @@ def robots_txt(request):
         "Disallow: /accounts/",
         "Disallow: /review/",
         "Disallow: /mitigations/download.",
+        "Disallow: /sources/download.",
+        "Disallow: /taxonomies/download.",
+        "Disallow: /taxonomies/*/download.",
         "Allow: /",
         "",
         f"Sitemap: {sitemap}",

@@ -240,7 +240,8 @@ def _record(upload: ProposalUpload, report: ImportReport, planner: _Planner) -> 
 
 
 SOURCE_HINT = (
-    "Only source documents already in the catalog can be cited; ask a curator to add it first."
+    "Only source documents already in the catalog can be cited: propose it as a new source "
+    "document (the links above), and upload the file again once it is approved."
 )
 
 

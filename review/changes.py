@@ -13,6 +13,9 @@ relations), so that it survives unchanged until a curator decides it. Its shape 
 - ``reclassify``: :class:`ReclassifyChanges`: placements, in ``Proposal.taxonomy``
 - ``retire``: :class:`RetireChanges`: nothing (the rationale is the reason)
 - ``merge``: :class:`MergeChanges`: ``into``, the record to keep
+- ``new_source``: :class:`NewSourceChanges`: a source document's short reference, title,
+  authors, year, URL, DOI, type and abstract; applied, it creates the document
+  (``Proposal.source_document``), not a mitigation
 
 Each proposal "touches" some keys of its record: a field name, ``classification:<taxonomy>``,
 ``status``, or ``into:status`` (the merge target's). ``base`` keeps their values when the
@@ -38,6 +41,7 @@ from django.db import models
 from catalog import services
 from catalog.models import (
     Classification,
+    DocType,
     Mitigation,
     MitigationStatus,
     SourceDocument,
@@ -94,8 +98,24 @@ class MergeChanges(TypedDict):
     into: int  # the id of the Mitigation to keep
 
 
+class NewSourceChanges(TypedDict):
+    short_ref: str
+    title: str
+    authors: str  # one per line or separated by semicolons; the first is the first author
+    year: int | None
+    url: str
+    doi: str
+    doc_type: str  # a catalog.models.DocType value
+    abstract: str
+
+
 ProposalChanges = (
-    NewMitigationChanges | EditChanges | ReclassifyChanges | RetireChanges | MergeChanges
+    NewMitigationChanges
+    | EditChanges
+    | ReclassifyChanges
+    | RetireChanges
+    | MergeChanges
+    | NewSourceChanges
 )
 # Any kind's changes, as the functions below read them.
 AnyChanges = Mapping[str, Any]
@@ -430,8 +450,9 @@ def _placements(pairs) -> list[services.Placement]:
     return [services.Placement(node=nodes[node], reasoning=reasoning) for node, reasoning in pairs]
 
 
-def apply(proposal, *, actor, reason: str, ref: str) -> Mitigation:
-    """Make the change through :mod:`catalog.services`; returns the record it shaped."""
+def apply(proposal, *, actor, reason: str, ref: str) -> models.Model:
+    """Make the change through :mod:`catalog.services`; returns the record it shaped (a
+    mitigation, or for a new source the document: see ``KindSpec.shapes``)."""
     return KINDS[proposal.kind].apply(proposal, actor=actor, reason=reason, ref=ref)
 
 
@@ -452,6 +473,8 @@ class KindSpec:
     changes_type: ClassVar[Any]  # the TypedDict of its ``Proposal.changes``
     targets_record: ClassVar[bool] = True
     uses_taxonomy: ClassVar[bool] = False
+    # The field of the proposal that holds what applying it shaped (``apply``'s result).
+    shapes: ClassVar[str] = "mitigation"
 
     @classmethod
     def change_keys(cls) -> frozenset[str]:
@@ -495,7 +518,7 @@ class KindSpec:
     def conflicts(self, proposal, mitigation: Mitigation | None) -> list[FieldConflict]:
         return _base_conflicts(proposal, mitigation)
 
-    def apply(self, proposal, *, actor, reason: str, ref: str) -> Mitigation:
+    def apply(self, proposal, *, actor, reason: str, ref: str) -> models.Model:
         raise NotImplementedError
 
 
@@ -684,6 +707,99 @@ class Merge(KindSpec):
         return proposal.mitigation
 
 
+SOURCE_FIELD_LABELS = {
+    "short_ref": "Short reference",
+    "title": "Title",
+    "authors": "Authors",
+    "first_author": "First author",
+    "year": "Year",
+    "url": "URL",
+    "doi": "DOI",
+    "doc_type": "Type",
+    "abstract": "Abstract",
+}
+
+
+def first_author(authors: str) -> str:
+    """The first of ``authors`` (one per line, or separated by semicolons)."""
+    for line in (authors or "").replace(";", "\n").splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def source_fields(changes: AnyChanges) -> dict[str, Any]:
+    """The source document a ``new_source`` proposal would create, as its service takes it."""
+    return {
+        "short_ref": (changes.get("short_ref") or "").strip(),
+        "title": (changes.get("title") or "").strip(),
+        "authors": changes.get("authors") or "",
+        "first_author": first_author(changes.get("authors") or ""),
+        "year": changes.get("year"),
+        "url": changes.get("url") or "",
+        "doi": changes.get("doi") or "",
+        "doc_type": changes.get("doc_type") or "",
+        "abstract": changes.get("abstract") or "",
+    }
+
+
+class NewSource(KindSpec):
+    """A source document the catalog lacks, proposed so that mitigations can cite it."""
+
+    kind = ProposalKind.NEW_SOURCE
+    changes_type = NewSourceChanges
+    targets_record = False
+    shapes = "source_document"
+
+    def validate(self, *, mitigation, taxonomy, changes):
+        year = changes.get("year")
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+            raise ValidationError({"year": "Give the year as a whole number, e.g. 2024."})
+        for name in ("short_ref", "title", "authors", "url", "doi", "doc_type", "abstract"):
+            if not isinstance(changes.get(name, ""), str):
+                raise ValidationError({name: "Expected text here."})
+        fields = source_fields(changes)
+        if not fields["short_ref"]:
+            raise ValidationError({"short_ref": "Give the document a short reference."})
+        if not fields["title"]:
+            raise ValidationError({"title": "Give the document's title."})
+        # The document's own validation: lengths, the URL, the year's range, the type, and a
+        # short reference no other document has.
+        SourceDocument(**fields).full_clean()
+
+    def diff(self, proposal, mitigation):
+        fields = source_fields(proposal.changes)
+        rows = []
+        for key, label in SOURCE_FIELD_LABELS.items():
+            value = fields.get(key)
+            if key == "doc_type":
+                value = DocType(value).label if value in DocType.values else value
+            shown = "(empty)" if value in (None, "") else str(value)
+            rows.append(DiffRow(key=key, label=label, current="(new record)", proposed=shown))
+        return rows
+
+    def conflicts(self, proposal, mitigation):
+        short_ref = (proposal.changes.get("short_ref") or "").strip()
+        taken = SourceDocument.objects.filter(short_ref=short_ref).first()
+        if taken is None:
+            return []
+        return [
+            FieldConflict(
+                key="short_ref",
+                label=SOURCE_FIELD_LABELS["short_ref"],
+                base="(free)",
+                current=f"taken by {taken.short_ref}: {taken.title}",
+                proposed=short_ref,
+            )
+        ]
+
+    def apply(self, proposal, *, actor, reason, ref):
+        return services.source_document_create(
+            actor=actor, reason=reason, ref=ref, **source_fields(proposal.changes)
+        )
+
+
 KINDS: dict[str, KindSpec] = {
-    spec.kind: spec for spec in (NewMitigation(), Edit(), Reclassify(), Retire(), Merge())
+    spec.kind: spec
+    for spec in (NewMitigation(), Edit(), Reclassify(), Retire(), Merge(), NewSource())
 }

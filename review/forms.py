@@ -12,6 +12,7 @@ from django import forms
 
 from catalog import limits
 from catalog.models import (
+    DocType,
     Mitigation,
     SourceDocument,
     Taxonomy,
@@ -26,6 +27,7 @@ from .changes import (
     EditChanges,
     MergeChanges,
     NewMitigationChanges,
+    NewSourceChanges,
     ProposalChanges,
     ReclassifyChanges,
     RetireChanges,
@@ -357,6 +359,112 @@ class MergeForm(ProposalForm):
         return {"into": self.cleaned_data["into"].pk}
 
 
+class NewSourceForm(ProposalForm):
+    """A source document the catalog lacks. Duplicates (the same DOI or address, a similar
+    title) are listed and must be acknowledged, as similar mitigations are."""
+
+    short_ref = forms.CharField(
+        label="Short reference",
+        max_length=100,
+        help_text="The citation key mitigations will cite, e.g. Gipiškis2024 (first author's "
+        "surname and the year).",
+        error_messages={"required": "Give the document a short reference."},
+    )
+    title = forms.CharField(
+        max_length=500, error_messages={"required": "Give the document's title."}
+    )
+    authors = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.AUTHORS,
+        required=False,
+        help_text="One per line, or separated by semicolons; the first is the first author.",
+    )
+    year = forms.IntegerField(
+        min_value=1900,
+        max_value=2100,
+        required=False,
+        error_messages={"invalid": "Give the year as a whole number, e.g. 2024."},
+    )
+    doc_type = forms.ChoiceField(label="Type", choices=DocType.choices)
+    url = forms.URLField(
+        label="URL",
+        max_length=1000,
+        required=False,
+        assume_scheme="https",
+        help_text="Where the document can be read.",
+    )
+    doi = forms.CharField(
+        label="DOI",
+        max_length=200,
+        required=False,
+        help_text="For example 10.48550/arXiv.2410.00001.",
+    )
+    abstract = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), max_length=limits.ABSTRACT, required=False
+    )
+    not_duplicate = forms.BooleanField(
+        label="I have checked the similar source documents listed; mine is a different one.",
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duplicates: list = []
+        if self.proposal is not None:
+            for key in ("short_ref", "title", "authors", "year", "url", "doi", "doc_type"):
+                self.initial.setdefault(key, self.proposal.changes.get(key))
+            self.initial.setdefault("abstract", self.proposal.changes.get("abstract"))
+        for name in ("rationale", "not_duplicate"):
+            self.fields[name] = self.fields.pop(name)
+        self.fields["rationale"].help_text = (
+            "Why should the catalog hold this document? E.g. the mitigations you mean to propose "
+            "from it."
+        )
+
+    def clean_short_ref(self) -> str:
+        short_ref = self.cleaned_data["short_ref"].strip()
+        if SourceDocument.objects.filter(short_ref=short_ref).exists():
+            raise forms.ValidationError(
+                f"The catalog already has a source document {short_ref}: cite it as it is."
+            )
+        return short_ref
+
+    def clean_doi(self) -> str:
+        doi = self.cleaned_data["doi"].strip()
+        return selectors.normalise_doi(doi) if doi else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(cleaned.get(key) for key in ("title", "url", "doi")):
+            exclude = self.proposal.source_document_id if self.proposal is not None else None
+            self.duplicates = selectors.source_list_similar(
+                title=cleaned.get("title") or "",
+                url=cleaned.get("url") or "",
+                doi=cleaned.get("doi") or "",
+                exclude_pk=exclude,
+            )
+            if self.duplicates and not cleaned.get("not_duplicate"):
+                self.add_error(
+                    "not_duplicate",
+                    "Similar source documents exist (listed above). Check that yours is not one "
+                    "of them, then tick this box.",
+                )
+        return cleaned
+
+    def to_changes(self) -> NewSourceChanges:
+        data = self.cleaned_data
+        return {
+            "short_ref": data["short_ref"],
+            "title": data["title"].strip(),
+            "authors": data["authors"].strip(),
+            "year": data.get("year"),
+            "url": data["url"].strip(),
+            "doi": data["doi"],
+            "doc_type": data["doc_type"],
+            "abstract": data["abstract"].strip(),
+        }
+
+
 class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment",
@@ -411,4 +519,5 @@ def form_for(kind: str):
         ProposalKind.RECLASSIFY: ReclassifyForm,
         ProposalKind.RETIRE: RetireForm,
         ProposalKind.MERGE: MergeForm,
+        ProposalKind.NEW_SOURCE: NewSourceForm,
     }[kind]

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from catalog import limits
 from catalog.limits import length_constraints, text_field
-from catalog.models import Mitigation, PreviewRow, SpreadsheetUpload, Taxonomy
+from catalog.models import Mitigation, PreviewRow, SourceDocument, SpreadsheetUpload, Taxonomy
 
 
 class ProposalKind(models.TextChoices):
@@ -25,6 +25,7 @@ class ProposalKind(models.TextChoices):
     RECLASSIFY = "reclassify", "Reclassification"
     RETIRE = "retire", "Retirement"
     MERGE = "merge", "Merge"
+    NEW_SOURCE = "new_source", "New source document"
 
 
 class ProposalState(models.TextChoices):
@@ -91,6 +92,14 @@ class Proposal(models.Model):
     # The record the proposal changes; for a new mitigation, the record it created once applied.
     mitigation = models.ForeignKey(
         Mitigation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    # For a new source document: the document it created once applied.
+    source_document = models.ForeignKey(
+        SourceDocument,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -163,7 +172,7 @@ class Proposal(models.Model):
                 condition=Q(state__in=ProposalState.values), name="review_proposal_state_valid"
             ),
             models.CheckConstraint(
-                condition=Q(kind="new") | Q(mitigation__isnull=False),
+                condition=Q(kind__in=["new", "new_source"]) | Q(mitigation__isnull=False),
                 name="review_proposal_target_required",
             ),
             models.CheckConstraint(
@@ -213,6 +222,11 @@ class Proposal(models.Model):
     def title(self) -> str:
         if self.kind == ProposalKind.NEW:
             return f"New mitigation: {self.changes.get('name', '')}"
+        if self.kind == ProposalKind.NEW_SOURCE:
+            return (
+                f"New source document: {self.changes.get('short_ref', '')} "
+                f"({self.changes.get('title', '')})"
+            )
         target = self.mitigation.public_id if self.mitigation_id else "?"
         if self.kind == ProposalKind.RECLASSIFY and self.taxonomy_id:
             return f"Reclassify {target} in {self.taxonomy.name}"

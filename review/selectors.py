@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
-from catalog.models import Classification, Mitigation
+from catalog.models import Classification, Mitigation, SourceDocument
 
 from . import changes as proposal_changes
 from .models import (
@@ -27,7 +27,7 @@ from .models import (
 
 def _with_people() -> QuerySet:
     return Proposal.objects.select_related(
-        "author", "mitigation", "taxonomy", "claimed_by", "decided_by"
+        "author", "mitigation", "source_document", "taxonomy", "claimed_by", "decided_by"
     )
 
 
@@ -141,9 +141,13 @@ def proposal_get_for_page(pk: int) -> Proposal | None:
 
 def proposal_history_rows(proposal: Proposal) -> list:
     """The catalog history rows an applied proposal wrote (record and classifications)."""
-    if proposal.state != ProposalState.APPROVED or not proposal.mitigation_id:
+    if proposal.state != ProposalState.APPROVED:
         return []
     ref = f"proposal:{proposal.pk}"
+    if proposal.source_document_id:
+        return list(SourceDocument.history.filter(history_ref=ref).select_related("history_user"))
+    if not proposal.mitigation_id:
+        return []
     rows = list(Mitigation.history.filter(history_ref=ref).select_related("history_user"))
     rows += list(
         Classification.history.filter(history_ref=ref).select_related(
@@ -331,6 +335,73 @@ def mitigation_list_similar(name: str, *, limit: int = 5, exclude_pk: int | None
             scored.append(Similar(mitigation, round(score, 2)))
     scored.sort(key=lambda s: (-s.score, s.mitigation.number))
     return scored[:limit]
+
+
+@dataclass
+class SimilarSource:
+    source: SourceDocument
+    reasons: list[str]  # "the same DOI", "the same address", "a similar title (0.8)"
+
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?", re.IGNORECASE)
+SIMILAR_TITLE = 0.6
+
+
+def normalise_doi(doi: str) -> str:
+    """``https://doi.org/10.1/X``, ``doi:10.1/x`` and ``10.1/X`` are one DOI (case-blind)."""
+    return _DOI_PREFIX.sub("", (doi or "").strip()).strip().casefold()
+
+
+def normalise_url(url: str) -> str:
+    """An address without its scheme, ``www.``, fragment and trailing slash, case-blind."""
+    url = _URL_SCHEME.sub("", (url or "").strip()).split("#", 1)[0]
+    return url.rstrip("/").casefold()
+
+
+def source_list_similar(
+    *, title: str = "", url: str = "", doi: str = "", exclude_pk: int | None = None, limit: int = 5
+) -> list[SimilarSource]:
+    """Source documents that may be the one described: the same DOI, the same address, or a
+    title sharing most of its words (the same stems as :func:`mitigation_list_similar`). The
+    documents are few (tens to thousands), so one query reads them all."""
+    doi, url = normalise_doi(doi), normalise_url(url)
+    stems = _stems(" ".join((title or "").split())[:500])
+    found = []
+    rows = SourceDocument.objects.order_by("short_ref")
+    if exclude_pk:
+        rows = rows.exclude(pk=exclude_pk)
+    for source in rows.only("pk", "short_ref", "title", "url", "doi", "year"):
+        reasons = []
+        if doi and normalise_doi(source.doi) == doi:
+            reasons.append("the same DOI")
+        if url and normalise_url(source.url) == url:
+            reasons.append("the same address")
+        theirs = _stems(source.title)
+        if stems and theirs:
+            score = len(stems & theirs) / len(stems | theirs)
+            if score >= SIMILAR_TITLE:
+                reasons.append(f"a similar title ({score:.2f})")
+        if reasons:
+            found.append(SimilarSource(source, reasons))
+    found.sort(key=lambda s: (-len(s.reasons), s.source.short_ref))
+    return found[:limit]
+
+
+def proposal_possible_source_duplicates(proposal: Proposal) -> list[SimilarSource]:
+    """For a proposed new source document: the documents it may duplicate, found as the form
+    found them when it warned the author, the document the proposal created left out."""
+    from .models import ProposalKind
+
+    if proposal.kind != ProposalKind.NEW_SOURCE:
+        return []
+    changes = proposal.changes
+    return source_list_similar(
+        title=changes.get("title", ""),
+        url=changes.get("url", ""),
+        doi=changes.get("doi", ""),
+        exclude_pk=proposal.source_document_id,
+    )
 
 
 # --------------------------------------------------------------------------- history credit

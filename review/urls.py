@@ -12,6 +12,7 @@ urlpatterns = [
     path("settings/", views.profile_settings, name="settings"),
     path("propose/", views.propose_new, name="propose-new"),
     path("propose/similar/", views.similar_mitigations, name="similar-mitigations"),
+    path("propose/source/", views.propose_source, name="propose-source"),
     path("mitigations/<public_id:public_id>/edit/", views.propose_edit, name="propose-edit"),
     path(
         "mitigations/<public_id:public_id>/reclassify/",

@@ -35,6 +35,7 @@ from .forms import (
     EditForm,
     MergeForm,
     NewMitigationForm,
+    NewSourceForm,
     ProfileForm,
     ReclassifyForm,
     RetireForm,
@@ -181,6 +182,9 @@ def proposal_detail(request, pk):
             "possible_duplicates": selectors.proposal_possible_duplicates(proposal)
             if proposal.is_open
             else [],
+            "source_duplicates": selectors.proposal_possible_source_duplicates(proposal)
+            if proposal.is_open
+            else [],
         },
     )
 
@@ -251,6 +255,21 @@ def propose_new(request):
         kind=ProposalKind.NEW,
         form_class=NewMitigationForm,
         template="review/proposal_form_new.html",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def propose_source(request):
+    """A new source document. ``?short_ref=`` fills in the reference (an upload that names an
+    unknown source links here with it)."""
+    short_ref = " ".join(request.GET.get("short_ref", "").split())[:100]
+    return _propose(
+        request,
+        kind=ProposalKind.NEW_SOURCE,
+        form_class=NewSourceForm,
+        template="review/proposal_form_new_source.html",
+        form_kw={"initial": {"short_ref": short_ref}} if short_ref else None,
     )
 
 

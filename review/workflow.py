@@ -428,7 +428,7 @@ def _record_approval(proposal: Proposal, actor, note: str, *, notify: bool) -> A
     _set_state(
         proposal,
         State.APPROVED,
-        mitigation=shaped,
+        **{proposal_changes.KINDS[proposal.kind].shapes: shaped},
         decided_by=actor,
         decided_at=timezone.now(),
         decision_note=note,

@@ -26,6 +26,7 @@ from operator import or_
 
 from django.db import models
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Cast
 
 from .errors import ParameterError
 
@@ -141,10 +142,19 @@ def _beyond(fields: list[OrderField], key: list, *, after: bool) -> Q:
     """Rows strictly after (or before) ``key`` in the order of ``fields``."""
     alternatives = []
     for index, field in enumerate(fields):
-        ties = {f.name: value for f, value in zip(fields[:index], key[:index], strict=True)}
+        ties = {f.alias: value for f, value in zip(fields[:index], key[:index], strict=True)}
         later = after != field.descending
-        alternatives.append(Q(**ties, **{f"{field.name}__{'gt' if later else 'lt'}": key[index]}))
+        alternatives.append(Q(**ties, **{f"{field.alias}__{'gt' if later else 'lt'}": key[index]}))
     return reduce(or_, alternatives)
+
+
+def _keyed(field: OrderField):
+    """The value a cursor holds and compares with. A float is read and compared as double
+    precision: PostgreSQL's ``ts_rank`` is a ``real``, whose text form is rounded, so a key read
+    as text can sort just after its own row, and the next page would start with that row again."""
+    if field.kind is float:
+        return Cast(F(field.name), models.FloatField())
+    return F(field.name)
 
 
 def _key(row, fields: list[OrderField]) -> list:
@@ -157,7 +167,7 @@ def paginate(queryset: QuerySet, *, page_size: int, sort: str, cursor: str | Non
     One query, whatever the page's depth.
     """
     fields = order_fields(queryset)
-    keyed = queryset.annotate(**{field.alias: F(field.name) for field in fields})
+    keyed = queryset.annotate(**{field.alias: _keyed(field) for field in fields})
     if not cursor:
         rows = list(keyed[: page_size + 1])
         more = len(rows) > page_size

@@ -209,6 +209,7 @@ def import_batch_revert(*, batch: ImportBatch, actor, reason: str) -> dict[str, 
 class FileToImport:
     path: Path
     kind: str
+    taxonomy: str = ""  # a nodes file: the taxonomy it is for (see pipeline.prepare)
 
 
 def import_files(
@@ -254,6 +255,7 @@ def import_files(
                     pending=pending,
                     on_chunk=on_chunk,
                     progress=progress,
+                    taxonomy=entry.taxonomy,
                 )
                 results.append((report, batch))
                 if batch is not None:

@@ -9,7 +9,9 @@
   MitigationCode (a node of the ``airm-preliminary`` taxonomy). Read exactly as it is.
 - ``documents``: MIT's document export (ShortRef, DocumentID, Title, First author, Year,
   Abstract, Description, URL, DOI, Type), plus an optional Authors column.
-- ``nodes``: Taxonomy (slug), Code, Name, Parent (code), Definition, Order, Catch-all.
+- ``nodes``: Taxonomy (slug), Code, Name, Parent (code), Definition, Order, Catch-all. The
+  Taxonomy column may be left out when the import names the taxonomy itself
+  (``import_taxonomy_nodes TAXONOMY FILE``).
 
 Column names match whatever their case, spacing, ``_`` or ``-``. A column a layout does not
 know is ignored (and said so), unless it looks like a misspelling of one the file lacks: then
@@ -115,7 +117,7 @@ NODES = Layout(
     title="Taxonomy nodes",
     kind=ImportKind.NODES,
     columns=(
-        Column("Taxonomy", "taxonomy", required=True),
+        Column("Taxonomy", "taxonomy"),
         Column("Code", "code", required=True),
         Column("Name", "name", required=True),
         Column("Parent", "parent", aliases=("parent code",)),

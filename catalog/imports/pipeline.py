@@ -60,6 +60,7 @@ TRUE_WORDS = {"1", "true", "yes", "y", "x", "catch-all", "catch all"}
 FALSE_WORDS = {"", "0", "false", "no", "n"}
 # The longest text any field holds (catalog.limits.ABSTRACT).
 SHOWN_VALUE_MAX = limits.ABSTRACT
+SHORT_REF_MAX = 100  # SourceDocument.short_ref's max_length: a longer one is never offered
 NUL_MESSAGE = (
     "This cell holds a NUL character (shown as \ufffd), which cannot be stored. Remove it."
 )
@@ -124,6 +125,10 @@ class ImportReport:
     changed_columns: Counter = field(default_factory=Counter)
     error_groups: dict[tuple[str, str], list] = field(default_factory=dict)
     other_errors: int = 0
+    # Source documents the rows cite that the catalog lacks: short reference → rows citing it.
+    unknown_sources: Counter = field(default_factory=Counter)
+
+    MAX_UNKNOWN_SOURCES = 20
 
     MAX_ERROR_GROUPS = 100
     ROWS_PER_GROUP = 10
@@ -155,6 +160,10 @@ class ImportReport:
                 )
             ],
             "other_errors": self.other_errors,
+            "unknown_sources": [
+                [short_ref, count]
+                for short_ref, count in self.unknown_sources.most_common(self.MAX_UNKNOWN_SOURCES)
+            ],
         }
 
     @property
@@ -200,8 +209,11 @@ class Importer:
         *,
         pending: dict | None = None,
         source_hint: str | None = None,
+        taxonomy: str = "",
     ):
         self.mapping = mapping
+        # The taxonomy the import is for, if it names one: nodes files only.
+        self.only_taxonomy = taxonomy
         # What a row naming an unknown source document is told to do (who reads the report
         # decides: an admin imports the documents, a contributor asks a curator).
         self.source_hint = source_hint or SOURCE_HINT
@@ -439,6 +451,8 @@ class MitigationImporter(Importer):
                 self.where("source"),
                 f"No source document “{short_ref}”. {self.source_hint}",
             )
+            if len(short_ref) <= SHORT_REF_MAX:
+                self.report.unknown_sources[short_ref] += 1
         return source
 
     STATUSES = {s.value: s.value for s in MitigationStatus} | {
@@ -637,17 +651,29 @@ class NodeImporter(Importer):
         self.taxonomies = {t.slug: t for t in Taxonomy.objects.all()}
 
     def key_of(self, cells):
-        taxonomy = self.text(cells, "taxonomy").strip()
+        taxonomy = self.text(cells, "taxonomy").strip() or self.only_taxonomy
         code = self.text(cells, "code").strip()
         return (taxonomy, code) if code else None
 
     def parse(self, number: int, cells: list) -> RowPlan:
         plan = RowPlan(row=number)
-        slug = self.text(cells, "taxonomy", plan).strip()
+        slug = self.text(cells, "taxonomy", plan).strip() or self.only_taxonomy
         code = self.text(cells, "code", plan).strip()
         plan.key = f"{slug} {code}".strip()
         taxonomy = self.taxonomies.get(slug)
-        if taxonomy is None:
+        if not slug:
+            plan.add_error(
+                self.where("taxonomy"),
+                f"Name the taxonomy (its slug: {', '.join(self.taxonomies)}) in a “Taxonomy” "
+                "column.",
+            )
+        elif self.only_taxonomy and slug != self.only_taxonomy:
+            plan.add_error(
+                self.where("taxonomy"),
+                f"This import is for the taxonomy “{self.only_taxonomy}”, but the row names "
+                f"“{slug}”.",
+            )
+        elif taxonomy is None:
             plan.add_error(
                 self.where("taxonomy"),
                 f"No taxonomy “{slug}”; use one of {', '.join(self.taxonomies)}.",
@@ -697,8 +723,11 @@ def prepare(
     kind: str | None = None,
     pending: dict | None = None,
     source_hint: str | None = None,
+    taxonomy: str = "",
 ) -> tuple[ImportReport, Importer | None]:
-    """Open ``path`` and pick its importer; the report lists the problems when there is none."""
+    """Open ``path`` and pick its importer; the report lists the problems when there is none.
+    ``taxonomy`` (a slug) limits a nodes file to that taxonomy, and is the taxonomy of rows
+    that name none."""
     report = ImportReport(file_name=file_name, kind=kind or "")
     try:
         table = open_table(path, file_name=file_name)
@@ -720,7 +749,7 @@ def prepare(
     if report.problems:
         return report, None
     return report, IMPORTERS[mapping.layout.kind](
-        mapping, report, pending=pending, source_hint=source_hint
+        mapping, report, pending=pending, source_hint=source_hint, taxonomy=taxonomy
     )
 
 
@@ -737,12 +766,18 @@ def run(
     on_chunk=None,
     progress=None,
     source_hint: str | None = None,
+    taxonomy: str = "",
 ) -> tuple[ImportReport, Importer | None]:
     """Read, check and plan ``path`` (and write it, when ``apply``, inside the caller's
     transaction: the caller must roll back unless ``report.ok``). Without ``apply`` nothing
     is written: ``on_chunk`` receives every row's :class:`RowPlan` (a dry run)."""
     report, importer = prepare(
-        path, file_name=file_name, kind=kind, pending=pending, source_hint=source_hint
+        path,
+        file_name=file_name,
+        kind=kind,
+        pending=pending,
+        source_hint=source_hint,
+        taxonomy=taxonomy,
     )
     if importer is None:
         return report, None

@@ -52,6 +52,7 @@ SIGNED_IN_PAGES = [
     "/review/",
     "/review/mine/",
     "/review/propose/",
+    "/review/propose/source/",
     "/review/settings/",
     "/review/upload/",
     "/review/mitigations/A9001/edit/",

@@ -27,6 +27,19 @@ def preliminary():
     return Taxonomy.objects.get(slug="airm-preliminary")
 
 
+# A source document the demo data does not hold, as a new_source proposal carries it.
+NEW_SOURCE = {
+    "short_ref": "Example2026",
+    "title": "Frontier model safeguards in practice",
+    "authors": "Ann Example; Bo Other",
+    "year": 2026,
+    "url": "https://example.org/safeguards",
+    "doi": "10.5555/example.2026",
+    "doc_type": "preprint",
+    "abstract": "How laboratories put safeguards in place.",
+}
+
+
 def node(code: str, slug: str = "airm-preliminary") -> TaxonomyNode:
     return TaxonomyNode.objects.get(taxonomy__slug=slug, code=code)
 
@@ -52,9 +65,10 @@ def new_proposal(author, *, kind=ProposalKind.EDIT, mitigation=None, submit=True
                 "placements": [[node("3.1").pk, "An audit is testing"]],
             }
         },
+        ProposalKind.NEW_SOURCE: lambda: {"changes": dict(NEW_SOURCE)},
     }[kind]()
     args = {**defaults, **kw}
-    if kind != ProposalKind.NEW and mitigation is None:
+    if kind not in (ProposalKind.NEW, ProposalKind.NEW_SOURCE) and mitigation is None:
         mitigation = Mitigation.objects.get(number=RECORD)
     return workflow.proposal_create(
         kind=kind,

@@ -209,8 +209,27 @@ def test_a_contributor_cannot_create_a_source_document_from_a_sheet(contributor)
     assert group["where"] == 'column D ("Source")'
     assert group["message"] == (
         "No source document “Nobody2030”. Only source documents already in the catalog can "
-        "be cited; ask a curator to add it first."
+        "be cited: propose it as a new source document (the links above), and upload the file "
+        "again once it is approved."
     )
+    assert upload.summary["unknown_sources"] == [["Nobody2030", 1]]
+
+
+def test_the_upload_page_offers_to_propose_each_unknown_source(client_for, contributor):
+    rows = edited_export()
+    rows[-1][column(rows, "Source")] = "Nobody 2030 & Co"
+    rows[1][column(rows, "Source")] = "Nobody 2030 & Co"
+    rows[2][column(rows, "Source")] = "X" * 101  # longer than any reference: not offered
+    upload = preview(contributor, rows)
+
+    page = client_for(contributor).get(upload.get_absolute_url()).text
+
+    link = "/review/propose/source/?short_ref=Nobody%202030%20%26%20Co"
+    assert f'href="{link}"' in page
+    assert "cited by 2 rows" in page
+    assert "X" * 101 + "”" not in page.split('id="unknown-sources"')[1].split("</div>")[0]
+    form = client_for(contributor).get(link).text
+    assert 'value="Nobody 2030 &amp; Co"' in form
 
 
 # --------------------------------------------------------------------------- bad input

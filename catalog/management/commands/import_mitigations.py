@@ -56,6 +56,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--documents", metavar="FILE", help="A source-documents file, imported first."
         )
+        self.add_common_arguments(parser)
+
+    def add_common_arguments(self, parser):
         parser.add_argument(
             "--dry-run", action="store_true", help="Check and report; write nothing."
         )
@@ -76,7 +79,19 @@ class Command(BaseCommand):
             files.append(FileToImport(self._path(file), ImportKind.MITIGATIONS))
         if not files:
             raise CommandError("Give a mitigations FILE, --documents FILE, or both.")
-        actor = self._user(user)
+        self.import_files(
+            files,
+            actor=self._user(user),
+            dry_run=dry_run,
+            no_progress=no_progress,
+            verbosity=options["verbosity"],
+        )
+
+    def import_files(
+        self, files: list[FileToImport], *, actor, dry_run: bool, no_progress: bool, verbosity: int
+    ) -> None:
+        """Check (and unless ``dry_run`` import) ``files`` in one transaction, printing what
+        each row does and every error with its row and column; :class:`CommandError` if any."""
         shown = {"errors": 0, "changes": 0}
 
         def show(plans):
@@ -89,7 +104,7 @@ class Command(BaseCommand):
                 elif (
                     dry_run
                     and plan.action == RowAction.CHANGED
-                    and (options["verbosity"] > 1 or shown["changes"] < SHOWN_CHANGES)
+                    and (verbosity > 1 or shown["changes"] < SHOWN_CHANGES)
                 ):
                     fields = ", ".join(column for column, _, _ in plan.changes)
                     self.stdout.write(f"  {plan.row_label} {plan.key}: changes {fields}")
