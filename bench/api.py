@@ -172,6 +172,7 @@ def main():
 
     total = Mitigation.objects.count()
     print(f"{total:,} mitigations; {args.runs} timed runs per side, alternating\n", flush=True)
+    load_before = " ".join(f"{value:.2f}" for value in os.getloadavg())
     results = []
     for label, page_url, api_url in pairs:
         row = {"label": label, **compare(client, page_url, api_url, args.runs)}
@@ -187,8 +188,11 @@ def main():
         "coverage": time_alone(client, "/api/v1/coverage/", args.runs),
     }
 
+    load_after = " ".join(f"{value:.2f}" for value in os.getloadavg())
     note = fixture.machine_note()
-    print(f"\nMachine: {note}\n")
+    print(
+        f"\nMachine: {note}; load average (1, 5, 15 min) {load_before} before, {load_after} after\n"
+    )
     print(
         "| what | page median / p95 (ms) | page queries | API median / p95 (ms) "
         "| API queries | API / page |"
@@ -218,7 +222,14 @@ def main():
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
-                {"machine": note, "total": total, "runs": args.runs, "pairs": results, **extra},
+                {
+                    "machine": note,
+                    "loadavg": [load_before, load_after],
+                    "total": total,
+                    "runs": args.runs,
+                    "pairs": results,
+                    **extra,
+                },
                 indent=2,
             )
         )
