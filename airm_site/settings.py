@@ -312,6 +312,9 @@ CATALOG_RECORD_PAGE_DEPENDS_ON: list[str] = ["review.selectors.proposal_state_to
 # How long a browser or CDN may keep an anonymous reader's copy of a public page (seconds);
 # after that it asks again with the ETag and gets a 304 while the catalog is unchanged.
 CATALOG_PAGE_MAX_AGE = int(os.environ.get("CATALOG_PAGE_MAX_AGE", "60"))
+# Names the deployed code in cache keys and ETags (catalog/version.py); unset, a digest of the
+# code, templates and static files, so a deploy that changes a page starts new keys by itself.
+CODE_FINGERPRINT = os.environ.get("CODE_FINGERPRINT", "")
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # reverting from the admin would bypass the services
 

@@ -22,8 +22,9 @@ the page made for them, ``Cache-Control: private, no-cache`` and no validators: 
 shared and never served from a cache. The whole-catalog parts of it (facet counts, the
 coverage matrix, counts per node or source) still come from :func:`catalog.version.cached`.
 
-Cached pages are named by the version, so after deploying new templates clear the cache or
-change ``CACHE_KEY_PREFIX``.
+Cached pages and validators are named by the version's key, which includes a fingerprint of the
+code, templates and static files (:func:`catalog.version.code_fingerprint`): a deploy that
+changes what a page looks like starts new keys by itself.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
@@ -50,8 +52,34 @@ class Version:
 
     @property
     def key(self) -> str:
-        """Names this state of the catalog: different after every write, never reused."""
-        return f"{self.number}-{self.token}"
+        """Names this state of the catalog as this code shows it: different after every write
+        (never reused) and after a deploy that changes the code, templates or static files, so
+        neither the shared cache nor a browser's or a CDN's ``ETag`` outlives either."""
+        return f"{self.number}-{self.token}-{code_fingerprint()}"
+
+
+# What the fingerprint reads: everything that shapes a page or an answer.
+_CODE_DIRS = ("airm_site", "catalog", "review", "templates", "static")
+_CODE_SUFFIXES = {".py", ".html", ".txt", ".xml", ".css", ".js", ".svg", ".json"}
+
+
+@cache
+def code_fingerprint() -> str:
+    """A short digest of the project's code, templates and static files, read once per process
+    (a few hundred small files): two servers running the same release agree on it, and a deploy
+    that changes what a page looks like changes it. ``CODE_FINGERPRINT`` overrides it (e.g. a
+    release tag set by the deployment)."""
+    given = getattr(settings, "CODE_FINGERPRINT", "")
+    if given:
+        return str(given)[:40]
+    base = Path(settings.BASE_DIR)
+    digest = hashlib.blake2b(digest_size=6)
+    for folder in _CODE_DIRS:
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in _CODE_SUFFIXES and path.is_file() and "migrations" not in path.parts:
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def catalog_version(using: str = DEFAULT_DB_ALIAS) -> Version:

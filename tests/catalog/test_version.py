@@ -18,6 +18,7 @@ from catalog.models import (
     Taxonomy,
     TaxonomyNode,
 )
+from catalog.version import catalog_version, code_fingerprint
 from review import workflow
 from review.models import ProposalKind
 from tests.factories import MitigationFactory, TaxonomyFactory, place
@@ -315,3 +316,31 @@ def version_unit_of_work():
     from catalog.services._base import _unit_of_work
 
     return _unit_of_work(actor=None, reason="Test")
+
+
+class TestCodeFingerprint:
+    """Cached pages and validators do not outlive a deploy that changes the code."""
+
+    def test_the_key_names_the_code_as_well_as_the_state(self, settings):
+        version = catalog_version()
+        assert version.key.endswith("-" + code_fingerprint())
+        code_fingerprint.cache_clear()
+        settings.CODE_FINGERPRINT = "release-2026.12"
+        try:
+            assert catalog_version().key == f"{version.number}-{version.token}-release-2026.12"
+        finally:
+            code_fingerprint.cache_clear()
+
+    def test_the_fingerprint_changes_with_a_template(self, settings, tmp_path):
+        (tmp_path / "templates").mkdir()
+        page = tmp_path / "templates" / "page.html"
+        page.write_text("<p>one</p>")
+        settings.BASE_DIR = tmp_path
+        code_fingerprint.cache_clear()
+        try:
+            first = code_fingerprint()
+            code_fingerprint.cache_clear()
+            page.write_text("<p>two</p>")
+            assert code_fingerprint() != first
+        finally:
+            code_fingerprint.cache_clear()
