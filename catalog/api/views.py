@@ -16,7 +16,7 @@ from catalog import coverage as coverage_chart
 from catalog import filters, selectors
 from catalog.models import parse_public_id
 from catalog.timeline import mitigation_timeline
-from catalog.version import catalog_version
+from catalog.version import cached, catalog_version
 
 from . import serializers as s
 from .errors import GoneError, NotFoundError, NotModified, ParameterError
@@ -94,7 +94,7 @@ class CatalogAPIView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        current = catalog_version()
+        current = self.version = catalog_version()
         self.validators = (f'"{current.key}"', current.changed_at)
         not_modified = get_conditional_response(
             request,
@@ -198,7 +198,11 @@ class MitigationList(CatalogAPIView):
     )
     def get(self, request):
         params = request.query_params
-        filterset = filters.MitigationFilterSet(params)
+        # The filters' choices and the count come from the cache the HTML list fills, under the
+        # catalog version and the filter state: the same numbers, computed once for both.
+        filterset = filters.MitigationFilterSet(
+            params, choices=cached("filter-choices", filters.filter_choices, version=self.version)
+        )
         problems = _parameter_problems(params, filterset)
         if not filterset.is_valid():
             problems += _filterset_problems(filterset)
@@ -210,7 +214,12 @@ class MitigationList(CatalogAPIView):
             sort=filterset.sort_key,
             cursor=params.get(CURSOR_PARAM),
         )
-        count = filterset.qs.count()
+        count = cached(
+            "list-count",
+            filterset.filtered().count,
+            parts=filterset.state_key,
+            version=self.version,
+        )
 
         def link(cursor):
             if cursor is None:

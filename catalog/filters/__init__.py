@@ -37,6 +37,7 @@ from .filterset import (
     MitigationFilterSet,
     NodeFilter,
     YearFilter,
+    filter_choices,
     node_label,
     taxonomy_param,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "count_without",
     "facet_counts",
     "facet_groups",
+    "filter_choices",
     "filtered_for_export",
     "list_url",
     "mitigation_list_url",
