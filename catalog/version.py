@@ -128,6 +128,16 @@ def _cache():
     return caches[getattr(settings, "CATALOG_CACHE", "default")]
 
 
+def keep(key: str, value) -> None:
+    """Keep ``value`` under ``key`` (from :func:`cache_key`) in the shared cache."""
+    _cache().set(key, value, getattr(settings, "CATALOG_CACHE_TIMEOUT", DEFAULT_TIMEOUT))
+
+
+def kept(key: str):
+    """What :func:`keep` kept under ``key``, or None."""
+    return _cache().get(key)
+
+
 def cache_key(version: Version, name: str, parts: tuple = ()) -> str:
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
     return f"catalog:{version.key}:{name}:{digest}"

@@ -57,6 +57,11 @@ class NotModified(Exception):
         self.response = response
 
 
+class CachedAnswer(NotModified):
+    """Raised before any work when an anonymous reader's answer for this address was kept under
+    the current catalog version; carries it (see ``CatalogAPIView``)."""
+
+
 def summary(problems: list[tuple[str, str]]) -> str:
     return " ".join(f"{parameter}: {message}" for parameter, message in problems)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.csp import CSP, build_policy
@@ -13,13 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import coverage as coverage_chart
-from catalog import filters, selectors
+from catalog import filters, selectors, version
 from catalog.models import parse_public_id
+from catalog.page_cache import is_shared
 from catalog.timeline import mitigation_timeline
 from catalog.version import cached, catalog_version
 
 from . import serializers as s
-from .errors import GoneError, NotFoundError, NotModified, ParameterError
+from .errors import CachedAnswer, GoneError, NotFoundError, NotModified, ParameterError
 from .pagination import CURSOR_PARAM, paginate
 from .schema import (
     COVERAGE_MAX_DEPTH,
@@ -103,9 +104,23 @@ class CatalogAPIView(APIView):
         )
         if not_modified is not None:
             raise NotModified(not_modified)
+        # An anonymous reader's answer is the same for every such reader: kept whole under the
+        # version and the address (as the public pages are, catalog/page_cache.py), so a repeated
+        # question costs the version and one cache read.
+        self.kept_as = None
+        if is_shared(request._request):
+            self.kept_as = version.cache_key(current, "api", (request.build_absolute_uri(),))
+            body = version.kept(self.kept_as)
+            if body is not None:
+                self.kept_as = None
+                raise CachedAnswer(HttpResponse(body, content_type="application/json"))
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        keep = getattr(self, "kept_as", None) and response.status_code == 200
+        if keep and isinstance(response, Response) and not response.cookies:
+            response.render()
+            version.keep(self.kept_as, response.content)
         validators = getattr(self, "validators", None)
         if validators and response.status_code in (200, 304):
             etag, changed_at = validators
