@@ -332,19 +332,7 @@ class SourceDocumentResource(ServiceResource):
 
     class Meta:
         model = SourceDocument
-        fields = (
-            "short_ref",
-            "document_id",
-            "title",
-            "first_author",
-            "authors",
-            "year",
-            "abstract",
-            "description",
-            "url",
-            "doi",
-            "doc_type",
-        )
+        fields = services.SOURCE_FIELDS
         import_id_fields = ("short_ref",)
         skip_unchanged = True
         report_skipped = True

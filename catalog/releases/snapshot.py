@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import batched
 
+from catalog.exports import RECORD_FIELDS
 from catalog.models import (
     Classification,
     Mitigation,
@@ -35,18 +36,8 @@ RECORD_KEYS = (
     "updated_at",
 )
 
-_FIELDS = (
-    "pk",
-    "number",
-    "name",
-    "definition",
-    "source__short_ref",
-    "section_path",
-    "status",
-    "merged_into__number",
-    "status_note",
-    "updated_at",
-)
+# The columns read for each record: those of the catalog's own CSV export.
+_FIELDS = RECORD_FIELDS
 
 
 def timestamp(moment: datetime) -> str:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from catalog.models import Taxonomy
 
 from .models import MAX_CODERS_PER_RECORD, QUERY_MAX, REASONING_MAX, Campaign
+from .services import EDITABLE_FIELDS
 
 MAX_CODERS = 200
 
@@ -23,16 +24,7 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = [
-            "name",
-            "instructions",
-            "taxonomy",
-            "query",
-            "coders_per_record",
-            "coders_group",
-            "blind",
-            "show_suggestions",
-        ]
+        fields = list(EDITABLE_FIELDS)  # what the services let a campaign's editor change
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs):
