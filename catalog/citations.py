@@ -257,9 +257,16 @@ def download(citation: Citation, extension: str, *, filename: str) -> HttpRespon
     return response
 
 
-def rendered(citation: Citation) -> list[tuple[Format, str]]:
-    """Every downloadable format with its text, for a page that shows them all."""
-    return [(chosen, chosen.render(citation)) for chosen in FORMATS.values()]
+def rendered(
+    citation: Citation, *, download: Callable[[str], str], name: str
+) -> list[tuple[Format, str, str, str]]:
+    """Every downloadable format with its text, its download's address (``download`` of the
+    format's extension) and file name (``name`` and the extension), for a page that shows them
+    all (``templates/includes/_citation.html``)."""
+    return [
+        (chosen, chosen.render(citation), download(chosen.extension), f"{name}.{chosen.extension}")
+        for chosen in FORMATS.values()
+    ]
 
 
 # --------------------------------------------------------------------------- records

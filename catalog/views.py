@@ -150,7 +150,13 @@ def mitigation_detail(request, public_id):
             "today": timezone.localdate(),
             "panels": settings.CATALOG_MITIGATION_PANELS,
             "citation_text": citations.plain_text(citation),
-            "citation_formats": citations.rendered(citation),
+            "citation_formats": citations.rendered(
+                citation,
+                download=lambda fmt: reverse(
+                    "catalog:mitigation-citation", args=[mitigation.public_id, fmt]
+                ),
+                name=mitigation.public_id,
+            ),
             "feed_url": feeds.changes_feed_url([("record", mitigation.public_id)]),
         },
     )

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_safe
@@ -62,7 +63,11 @@ def release_detail(request, version):
             "previous": selectors.release_previous(release),
             "files": [(path, release.files.get(path, {})) for path in sorted(release.files)],
             "citation_text": citations.plain_text(citation),
-            "citation_formats": citations.rendered(citation),
+            "citation_formats": citations.rendered(
+                citation,
+                download=lambda fmt: reverse("releases:citation", args=[release.version, fmt]),
+                name=f"airm-{release.version}",
+            ),
             "permalink": citation.url,
         },
     )
