@@ -23,6 +23,14 @@ Pages: a record page (with its "also in", siblings and history), a selective fil
 category and year), the unfiltered list, and the coverage chart. Prints medians in
 milliseconds per size and the ratio of the largest size to the smallest, and writes
 ``bench/results/scaling.json``.
+
+``--baseline REF`` also measures "today": the code at git commit ``REF`` (by default
+``02c1889``, main before the page cache, FTS5 and ANALYZE work of issue 10), unpacked with
+``git archive`` into ``bench/results/baseline-<REF>/`` and run against the same database in a
+process of its own right after the current code's, same pages, same number of requests.
+That code keeps nothing, so every request of it is "cold"; the table gains a ``today`` row per
+page and the ratio cold ÷ today (≤ 1: the first request after a write is no slower than
+before the cache).
 """
 
 from __future__ import annotations
@@ -111,37 +119,132 @@ def measure_size(size: int, runs: int, rebuild: bool) -> dict:
     }
 
 
+def measure_baseline(size: int, runs: int, tree: Path, addresses: dict) -> dict:
+    """The same pages on the older code in ``tree`` (no cache of any kind there)."""
+    sys.path[:] = [str(tree)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    os.chdir(tree)
+    browse = _browse()
+    sys.path[:] = [str(tree)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    url = browse.bench_url(os.environ.get("DATABASE_URL", ""), f"airm_bench_scale_{size}")
+    browse.configure(url)
+    import catalog
+
+    assert Path(catalog.__file__).resolve().is_relative_to(tree), catalog.__file__
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}).enable()
+    client = Client()
+    results = {}
+    for name, address in addresses.items():
+        client.get(address)
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(address)
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, (address, response.status_code)
+        results[name] = {"url": address, "today_ms": round(statistics.median(timings) * 1000, 1)}
+        print(f"  {size:>7,} {name} (at {tree.name}): {results[name]}", flush=True)
+    return {"size": size, "load_average": [round(x, 2) for x in os.getloadavg()], "pages": results}
+
+
+def baseline_tree(ref: str) -> Path:
+    """The code at ``ref``, unpacked once (not a worktree: nothing is added to git)."""
+    commit = subprocess.run(  # noqa: S603, S607 (git, fixed arguments)
+        ["git", "rev-parse", "--short", ref],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout.strip()
+    tree = ROOT / "bench" / "results" / f"baseline-{commit}"
+    if not (tree / "manage.py").exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(  # noqa: S603, S607
+            ["git", "archive", commit], cwd=ROOT, check=True, stdout=subprocess.PIPE
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)  # noqa: S603, S607
+    return tree
+
+
+def _run(command: list[str]) -> dict:
+    output = subprocess.run(  # noqa: S603 (this script, its own arguments)
+        command, check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
+    found = None
+    for line in output.splitlines():
+        if line.startswith("RESULT "):
+            found = json.loads(line.removeprefix("RESULT "))
+        else:
+            print(line, flush=True)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const="02c1889",
+        help="also measure the code at this commit (default 02c1889, before issue 10)",
+    )
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
+    parser.add_argument("--addresses", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.size and args.tree:
+        result = measure_baseline(args.size, args.runs, Path(args.tree), json.loads(args.addresses))
+        print("RESULT " + json.dumps(result))
+        return
     if args.size:
         print("RESULT " + json.dumps(measure_size(args.size, args.runs, args.rebuild)))
         return
+    tree = baseline_tree(args.baseline) if args.baseline else None
     found = []
     for size in args.sizes:
         command = [sys.executable, __file__, "--size", str(size), "--runs", str(args.runs)]
         if args.rebuild:
             command.append("--rebuild")
-        output = subprocess.run(  # noqa: S603 (this script, its own arguments)
-            command, check=True, stdout=subprocess.PIPE, text=True
-        ).stdout
-        for line in output.splitlines():
-            if line.startswith("RESULT "):
-                found.append(json.loads(line.removeprefix("RESULT ")))
-            else:
-                print(line, flush=True)
+        result = _run(command)
+        if tree is not None:
+            addresses = {name: page["url"] for name, page in result["pages"].items()}
+            today = _run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--size",
+                    str(size),
+                    "--runs",
+                    str(args.runs),
+                    "--tree",
+                    str(tree),
+                    "--addresses",
+                    json.dumps(addresses),
+                ]
+            )
+            for name, page in today["pages"].items():
+                result["pages"][name]["today_ms"] = page["today_ms"]
+            result["baseline"] = {"tree": tree.name, "load_average": today["load_average"]}
+        found.append(result)
     smallest, largest = found[0], found[-1]
+    kinds = ("warm_ms", "cold_ms") + (("today_ms",) if tree is not None else ())
     print(f"\n| page | kind | {' | '.join(f'{r["size"]:,}' for r in found)} | growth |")
     print(f"| --- | --- | {' | '.join('---:' for _ in found)} | ---: |")
     for name in smallest["pages"]:
-        for kind in ("warm_ms", "cold_ms"):
+        for kind in kinds:
             cells = " | ".join(f"{r['pages'][name][kind]:.1f}" for r in found)
             growth = largest["pages"][name][kind] / smallest["pages"][name][kind]
             print(f"| {name} | {kind[:-3]} | {cells} | {growth:.2f}× |")
+        if tree is not None:
+            cells = " | ".join(
+                f"{r['pages'][name]['cold_ms'] / r['pages'][name]['today_ms']:.2f}×" for r in found
+            )
+            print(f"| {name} | cold ÷ today | {cells} | |")
     print(f"load average per size: {[r['load_average'] for r in found]}")
     out = ROOT / "bench" / "results" / "scaling.json"
     out.parent.mkdir(parents=True, exist_ok=True)

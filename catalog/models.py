@@ -374,7 +374,12 @@ class Mitigation(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "number"], name="catalog_mit_status_number"),
-            models.Index(fields=["source", "section_path"], name="catalog_mit_source_section"),
+            # A record's siblings: the active records of its section in public-ID order, read
+            # straight from the index whatever the size of the catalog or of the section.
+            models.Index(
+                fields=["source", "section_path", "status", "number"],
+                name="catalog_mit_section_siblings",
+            ),
             # Covering: the list's facets and counts read status, source and id from the index
             # alone (an index-only scan) instead of the wide rows with definitions and vectors.
             models.Index(fields=["status", "source", "id"], name="catalog_mit_status_source"),

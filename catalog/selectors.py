@@ -429,8 +429,9 @@ def mitigation_value_counts(mitigations: QuerySet[Mitigation], field: str) -> di
 class AlsoIn:
     node: TaxonomyNode
     mitigations: list[Mitigation]  # a few others, by public ID
-    total: int  # all the others
-    list_total: int  # what the node's filtered list shows: the others, and this one if active
+    total: int | None  # all the others (None when there are more than those shown)
+    list_total: int | None  # what the node's list shows: the others, and this one if active
+    more: bool = False  # the node holds more others than those shown
 
 
 def node_relatives(
@@ -471,40 +472,42 @@ def mitigation_also_in(
 ) -> list[AlsoIn]:
     """For each node that classifies ``mitigation`` in a taxonomy proper (not a vocabulary):
     a few other active mitigations at that node or below (``subtrees``: node id → the ids of
-    its subtree, see :func:`node_relatives`), and how many there are in all.
+    its subtree, see :func:`node_relatives`), and, when they are all of them, how many.
 
-    Two queries per node, neither sorting the subtree: its few others from a walk of active
-    records in public-ID order (the ``status, number`` index) that stops at ``limit``, and
-    its total from a count. (The whole-catalog windowed sample this replaces grew with the
-    catalog; an anonymous reader's page is kept whole under the catalog version anyway.)
+    One query per node, not growing with the catalog: a walk of active records in public-ID
+    order (the ``status, number`` index) that stops at ``limit + 1``. Up to ``limit`` others,
+    the page names each and says how many the node's list holds; beyond (``more``), it names
+    the first ``limit`` and links the node's list, which counts them. (An exact count per node
+    grew with the catalog: 42 → 140 ms for the record page from 10,000 to 300,000 records on
+    PostgreSQL; even one stopped at 1,000 grew 5 → 13 ms.)
     """
     placed = [
         c
         for c in classifications
         if c.taxonomy.kind == Taxonomy.Kind.TAXONOMY and c.taxonomy.status != "retired"
     ]
-    if not placed:
-        return []
     result = []
     for classification in placed:
         node = classification.node
         in_subtree = Classification.objects.filter(
             mitigation=OuterRef("pk"), taxonomy_id=node.taxonomy_id, node_id__in=subtrees[node.pk]
         )
-        others = list(
+        found = list(
             Mitigation.objects.active()
             .filter(Exists(in_subtree))
             .exclude(pk=mitigation.pk)
             .order_by("number")
-            .only("number", "name", "status")[:limit]
+            .only("number", "name", "status")[: limit + 1]
         )
-        in_list = Mitigation.objects.active().filter(Exists(in_subtree)).count()
+        more = len(found) > limit
+        others = found[:limit]
         result.append(
             AlsoIn(
                 node=node,
                 mitigations=others,
-                total=max(in_list - (1 if mitigation.is_active else 0), len(others)),
-                list_total=in_list,
+                total=None if more else len(others),
+                list_total=None if more else len(others) + (1 if mitigation.is_active else 0),
+                more=more,
             )
         )
     return result

@@ -96,17 +96,6 @@ class TestAlsoIn:
         assert mit.list_total == 5
         assert [m.number for m in mit.mitigations] == sorted(m.number for m in mit.mitigations)
 
-    def test_shows_at_most_five_by_public_id(self):
-        crowded = node("airm-preliminary", "4.4")
-        for _ in range(7):
-            MitigationFactory(placements=place(crowded))
-        mitigation = Mitigation.objects.get(
-            name="Public summary of the safety and security framework"
-        )
-        mit = next(a for a in page_for(mitigation).also_in if a.node.code == "4.4")
-        assert len(mit.mitigations) == 5
-        assert mit.total == 7
-
     def test_leaves_out_retired_records_and_vocabularies(self):
         mitigation = Mitigation.objects.get(name="Adversarial training")
         gone = Mitigation.objects.get(name="Restrict web access during AI training")
@@ -120,13 +109,51 @@ class TestAlsoIn:
         category = node("airm-preliminary", "4")
         mitigation = MitigationFactory(placements=place(category))
         mit = next(a for a in page_for(mitigation).also_in if a.node.code == "4")
-        expected = (
+        below = (
             Mitigation.objects.active()
             .filter(classifications__node__path__startswith="/4/")
             .exclude(pk=mitigation.pk)
-            .count()
+            .distinct()
+            .order_by("number")
         )
-        assert mit.total == expected
+        assert below.count() > 5  # the category's children hold them: a crowded node
+        assert mit.mitigations == list(below[:5])
+        assert mit.more
+
+    def test_a_crowded_node_names_the_first_few_and_leaves_the_count_to_its_list(self):
+        crowded = node("airm-preliminary", "4.4")
+        for _ in range(7):
+            MitigationFactory(placements=place(crowded))
+        mitigation = Mitigation.objects.get(
+            name="Public summary of the safety and security framework"
+        )
+        mit = next(a for a in page_for(mitigation).also_in if a.node.code == "4.4")
+        assert (mit.total, mit.list_total, mit.more) == (None, None, True)
+        first = Mitigation.objects.active().filter(classifications__node=crowded)
+        expected = list(first.exclude(pk=mitigation.pk).order_by("number")[:5])
+        assert mit.mitigations == expected
+
+    def test_exactly_five_others_are_all_counted(self):
+        crowded = node("airm-preliminary", "4.4")
+        mitigation = MitigationFactory(placements=place(crowded))
+        others = Mitigation.objects.active().filter(classifications__node=crowded)
+        for _ in range(5 - others.exclude(pk=mitigation.pk).count()):
+            MitigationFactory(placements=place(crowded))
+        mit = next(a for a in page_for(mitigation).also_in if a.node.code == "4.4")
+        assert (mit.total, mit.list_total, mit.more) == (5, 6, False)
+
+    def test_a_multi_valued_subtree_counts_each_record_once(self):
+        hazards = TaxonomyFactory(multi_valued=True)
+        top = TaxonomyNodeFactory(taxonomy=hazards, code="T")
+        a = TaxonomyNodeFactory(taxonomy=hazards, code="T.a", parent=top)
+        b = TaxonomyNodeFactory(taxonomy=hazards, code="T.b", parent=top)
+        twice = MitigationFactory(placements=place(a, b))
+        mitigation = MitigationFactory(placements=place(top))
+        classifications = list(mitigation.classifications.all())
+        _, subtrees = selectors.node_relatives([c.node for c in classifications])
+        (found,) = selectors.mitigation_also_in(mitigation, classifications, subtrees)
+        assert found.mitigations == [twice]
+        assert (found.list_total, found.total, found.more) == (2, 1, False)
 
 
 class TestSiblingsAndSources:
