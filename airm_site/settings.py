@@ -161,7 +161,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "airm_site.cache.DatabaseCache",
             "LOCATION": "airm_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }

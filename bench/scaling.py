@@ -39,6 +39,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -152,20 +153,19 @@ def measure_baseline(size: int, runs: int, tree: Path, addresses: dict) -> dict:
 
 def baseline_tree(ref: str) -> Path:
     """The code at ``ref``, unpacked once (not a worktree: nothing is added to git)."""
-    commit = subprocess.run(  # noqa: S603, S607 (git, fixed arguments)
-        ["git", "rev-parse", "--short", ref],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
+    git, tar = shutil.which("git"), shutil.which("tar")
+    if not git or not tar:
+        sys.exit("--baseline needs git and tar on the PATH.")
+    commit = subprocess.run(  # noqa: S603 (git, fixed arguments)
+        [git, "rev-parse", "--short", ref], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
     ).stdout.strip()
     tree = ROOT / "bench" / "results" / f"baseline-{commit}"
     if not (tree / "manage.py").exists():
         tree.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(  # noqa: S603, S607
-            ["git", "archive", commit], cwd=ROOT, check=True, stdout=subprocess.PIPE
+        archive = subprocess.run(  # noqa: S603
+            [git, "archive", commit], cwd=ROOT, check=True, stdout=subprocess.PIPE
         ).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)  # noqa: S603, S607
+        subprocess.run([tar, "-x", "-C", str(tree)], input=archive, check=True)  # noqa: S603
     return tree
 
 

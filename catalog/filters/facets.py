@@ -30,6 +30,7 @@ class FacetCounts:
     doc_type: Counter
     year: Counter
     status: Counter
+    total: int = 0  # the filtered list's count: the chosen statuses of the status grouping
 
 
 @dataclass
@@ -118,6 +119,7 @@ def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
         doc_type=by_type,
         year=by_year,
         status=by_status,
+        total=sum(by_source_in_full.values()),
     )
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from .. import selectors
 from ..models import DocType, Mitigation, MitigationStatus
 from ..version import cached
-from .facets import FacetGroup, facet_counts, facet_groups
+from .facets import FacetCounts, FacetGroup, facet_counts, facet_groups
 from .filterset import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_STATUS,
@@ -76,8 +76,24 @@ def active_filters(filterset: MitigationFilterSet, state: ListState) -> list[Act
     return active
 
 
-def count_without(filterset: MitigationFilterSet, active: ActiveFilter) -> int:
-    """How many results the list would have without ``active``'s filter."""
+def count_without(
+    filterset: MitigationFilterSet, active: ActiveFilter, counts: FacetCounts | None = None
+) -> int:
+    """How many results the list would have without ``active``'s filter.
+
+    A source, document type, year or status filter's facet is counted under every other
+    filter, so its counts add up to that number (no query); a taxonomy's nodes may share
+    records, and a search has no facet, so those cost a count.
+    """
+    if counts is not None:
+        by_key = {
+            "source": counts.source,
+            "doc_type": counts.doc_type,
+            YEAR_GROUP: counts.year,
+            "status": counts.status,
+        }
+        if active.key in by_key:
+            return sum(by_key[active.key].values())
     return filterset.filtered(without=active.params).count()
 
 
@@ -157,13 +173,15 @@ class Browse:
 def browse(params: QueryDict) -> Browse:
     """The list page for ``params``: the page of results, facets, active filters, help.
 
-    Queries: taxonomies, nodes and sources (3), the count and the page (2), the page's
-    classifications (1), the facets (two, plus one per facet group whose own filter is set:
-    see :func:`~catalog.filters.facets.facet_counts`); on an empty result, one count per active
-    filter. None of it grows with the page size or the number of results. The filters' choices,
-    the count and the facet counts are kept under the catalog version for this filter state
-    (:func:`catalog.version.cached`, keyed by :attr:`MitigationFilterSet.state_key`), so
-    another page, sort or page size of the same filters reads only its rows.
+    Queries: taxonomies, nodes and sources (3), the page (1), the page's classifications (1),
+    the facets (two, plus one per facet group whose own filter is set: see
+    :func:`~catalog.filters.facets.facet_counts`), which also give the list's count; on an
+    empty result, one count per active search or taxonomy filter (the others' come from their
+    facets: :func:`count_without`). None of it grows with the page size or the number of
+    results. The filters' choices and the facet counts are kept under the catalog version for
+    this filter state (:func:`catalog.version.cached`, keyed by
+    :attr:`MitigationFilterSet.state_key`), so another page, sort or page size of the same
+    filters reads only its rows.
     """
     filterset = MitigationFilterSet(params, choices=cached("filter-choices", filter_choices))
     known = set(filterset.filters) | {"page"}
@@ -173,15 +191,15 @@ def browse(params: QueryDict) -> Browse:
         result.errors = filterset.error_messages()
         return result
     key = filterset.state_key
-    paginator = Paginator(selectors.mitigation_list_rows(filterset.qs), filterset.page_size)
-    paginator.count = cached("list-count", filterset.filtered().count, parts=key)
-    result.page = paginator.get_page(params.get("page"))
     counts = cached("facet-counts", lambda: facet_counts(filterset), parts=key)
+    paginator = Paginator(selectors.mitigation_list_rows(filterset.qs), filterset.page_size)
+    paginator.count = counts.total
+    result.page = paginator.get_page(params.get("page"))
     result.facets = facet_groups(filterset, state, counts)
     result.active = active_filters(filterset, state)
     if result.total == 0:
         for active in result.active:
-            active.count_without = count_without(filterset, active)
+            active.count_without = count_without(filterset, active, counts)
     return result
 
 

@@ -44,8 +44,14 @@ class ListState:
     def has(self, key: str) -> bool:
         return key in self.params
 
-    def _url(self, params: QueryDict) -> str:
-        encoded = params.urlencode()
+    def _lists(self) -> dict[str, list[str]]:
+        # A page builds a link per facet option (a hundred or more): plain dicts of lists,
+        # not QueryDict.copy(), which deep-copies.
+        return {key: list(values) for key, values in self.params.lists()}
+
+    def _url(self, lists: dict[str, list[str]]) -> str:
+        # What QueryDict.urlencode() gives for the same keys and values, in the same order.
+        encoded = urlencode([(key, value) for key, values in lists.items() for value in values])
         return f"{self.base}?{encoded}" if encoded else self.base
 
     @property
@@ -53,7 +59,7 @@ class ListState:
         return self.params.urlencode()
 
     def url(self) -> str:
-        return self._url(self.params)
+        return self._url(self._lists())
 
     def toggle(
         self, key: str, value: str, default: list[str] | None = None, keep_one: bool = False
@@ -62,8 +68,8 @@ class ListState:
 
         With ``keep_one``, the last remaining value cannot be taken away: the link is empty.
         """
-        params = self.params.copy()
-        current = params.getlist(key) or list(default or [])
+        params = self._lists()
+        current = params.get(key) or list(default or [])
         if value in current:
             if keep_one and current == [value]:
                 return ""
@@ -71,21 +77,22 @@ class ListState:
         else:
             current.append(value)
         if current and current != (default or []):
-            params.setlist(key, current)
+            params[key] = current
         else:
             params.pop(key, None)
         return self._url(params)
 
     def year(self, year: int, *, only: bool) -> str:
-        params = self.params.copy()
+        params = self._lists()
         for key in YEAR_PARAMS:
             params.pop(key, None)
         if only:
-            params["year_min"] = params["year_max"] = str(year)
+            params["year_min"] = [str(year)]
+            params["year_max"] = [str(year)]
         return self._url(params)
 
     def without(self, *keys: str) -> str:
-        params = self.params.copy()
+        params = self._lists()
         for key in keys:
             params.pop(key, None)
         return self._url(params)
