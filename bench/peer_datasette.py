@@ -30,6 +30,18 @@ Warm: the same address again (AIRM answers from its cache). Cold (AIRM): the cat
 bumped before each request, as any write does, so nothing cached is used; Datasette keeps no
 cache, so its figures are the same requests again. Prints medians and each page's ratio
 AIRM ÷ Datasette, and writes them to ``bench/results/peer_datasette.json``.
+
+``--baseline [REF]`` adds "today": the code at ``REF`` (default ``02c1889``, main before the
+work of issue 10; unpacked by ``bench/scaling.py``'s ``git archive``) served the same way on a
+copy of the same file, its requests interleaved with the others; the table gains its column
+and cold ÷ today.
+
+``--postgres URL`` compares the two databases' search: the same rows imported into a
+PostgreSQL database (``airm_bench_peer`` on the server ``URL`` names, created and filled once
+through ``import_mitigations``, which ends with ``ANALYZE``), served by a second gunicorn, and
+the list's search asked of both, cold (the version bumped before each request) and warm,
+for several kinds of query (words, a phrase, a negation, a prefix, a public ID). Prints
+SQLite ÷ PostgreSQL per query.
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "results" / "peer"
@@ -63,9 +76,10 @@ def _bench_import():
     return module
 
 
-def app_env(database: Path, **extra) -> dict:
+def app_env(database: Path | str, **extra) -> dict:
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
     return os.environ | {
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": url,
         "DEBUG": "0",
         "SECRET_KEY": "bench-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
@@ -77,9 +91,12 @@ def app_env(database: Path, **extra) -> dict:
     }
 
 
-def manage(database: Path, *args: str, **extra) -> None:
+def manage(database: Path | str, *args: str, root: Path = ROOT, **extra) -> None:
     subprocess.run(  # noqa: S603 (our own manage.py, fixed arguments)
-        [PYTHON, str(ROOT / "manage.py"), *args], env=app_env(database, **extra), check=True
+        [PYTHON, str(root / "manage.py"), *args],
+        env=app_env(database, **extra),
+        check=True,
+        cwd=root,
     )
 
 
@@ -149,6 +166,85 @@ def build(rows: int) -> tuple[Path, Path, dict]:
     return airm, peer, built
 
 
+def build_postgres(server_url: str, rows: int) -> str:
+    """The same rows in PostgreSQL (``airm_bench_peer``), through the same import; its URL."""
+    import psycopg
+
+    parts = urlsplit(server_url)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit("--postgres must name a PostgreSQL server (postgres://…)")
+    url = urlunsplit(parts._replace(path="/airm_bench_peer"))
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'airm_bench_peer'"
+        ).fetchone()
+        if not exists:
+            connection.execute("CREATE DATABASE airm_bench_peer")
+    with psycopg.connect(url) as connection:
+        try:
+            (count,) = connection.execute("SELECT COUNT(*) FROM catalog_mitigation").fetchone()
+        except psycopg.errors.UndefinedTable:
+            count = 0
+    if count >= rows:
+        manage(url, "migrate", "--verbosity", "0")
+        return url
+    if count:
+        raise SystemExit("airm_bench_peer holds another data set: drop it to rebuild.")
+    manage(url, "migrate", "--verbosity", "0")
+    manage(url, "createcachetable")
+    manage(url, "load_reference_data")
+    subprocess.run(  # noqa: S603
+        [
+            PYTHON,
+            "-c",
+            "import django; django.setup(); from django.contrib.auth import get_user_model; "
+            "get_user_model().objects.create_superuser('bench-admin', 'b@example.org', 'b')",
+        ],
+        env=app_env(url, DJANGO_SETTINGS_MODULE="airm_site.settings"),
+        check=True,
+        cwd=ROOT,
+    )
+    csv_path = WORK / "mitigations-pg.csv"
+    _bench_import().write_rows(csv_path, 1, rows, seed=20261202)
+    started = time.perf_counter()
+    manage(
+        url,
+        "import_mitigations",
+        str(csv_path),
+        "--user",
+        "bench-admin",
+        "--no-progress",
+        IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES),
+    )
+    print(f"PostgreSQL: {rows:,} rows imported in {time.perf_counter() - started:.0f} s")
+    csv_path.unlink()
+    return url
+
+
+def build_baseline(ref: str, airm: Path) -> tuple[Path, Path]:
+    """The older code (unpacked once) and its own copy of the catalog file."""
+    spec = importlib.util.spec_from_file_location("bench_scaling", ROOT / "bench" / "scaling.py")
+    scaling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scaling)
+    tree = scaling.baseline_tree(ref)
+    copy = WORK / f"{tree.name}.sqlite3"
+    for path in WORK.glob(f"{tree.name}.sqlite3*"):
+        path.unlink()
+    with sqlite3.connect(airm) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    manage(
+        copy,
+        "collectstatic",
+        "--noinput",
+        "--verbosity",
+        "0",
+        root=tree,
+        STATIC_ROOT=str(WORK / f"{tree.name}-static"),
+    )
+    return tree, copy
+
+
 # --------------------------------------------------------------------------- serving
 
 
@@ -165,24 +261,28 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise SystemExit(f"{url} did not answer in {seconds} s")
 
 
-def serve(airm: Path, peer: Path, airm_port: int, peer_port: int):
-    logs = WORK / "servers.log"
-    log = open(logs, "ab")  # noqa: SIM115 (kept open while the servers run)
-    gunicorn = subprocess.Popen(  # noqa: S603
+def gunicorn_for(database: Path | str, port: int, root: Path = ROOT, **extra):
+    log = open(WORK / "servers.log", "ab")  # noqa: SIM115 (kept open while the server runs)
+    return subprocess.Popen(  # noqa: S603
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "airm_site.wsgi",
             "--workers",
             "1",
             "--bind",
-            f"127.0.0.1:{airm_port}",
+            f"127.0.0.1:{port}",
         ],
-        cwd=ROOT,
-        env=app_env(airm),
+        cwd=root,
+        env=app_env(database, **extra),
         stdout=log,
         stderr=log,
         start_new_session=True,
     )
+
+
+def serve(airm: Path, peer: Path, airm_port: int, peer_port: int):
+    log = open(WORK / "servers.log", "ab")  # noqa: SIM115 (kept open while the servers run)
+    gunicorn = gunicorn_for(airm, airm_port)
     datasette = subprocess.Popen(  # noqa: S603
         [
             str(ROOT / ".venv" / "bin" / "datasette"),
@@ -227,8 +327,18 @@ def fetch(url: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def bump_version(airm: Path) -> None:
+def bump_version(airm: Path | str) -> None:
     """What every write does to the catalog version (catalog/version.py), done directly."""
+    if isinstance(airm, str):
+        import psycopg
+
+        with psycopg.connect(airm, autocommit=True) as connection:
+            connection.execute(
+                "UPDATE catalog_catalogversion SET number = number + 1, token = %s, "
+                "changed_at = now()",
+                (secrets.token_hex(8),),
+            )
+        return
     with sqlite3.connect(airm, timeout=30) as connection:
         connection.execute(
             "UPDATE catalog_catalogversion SET number = number + 1, token = ?, "
@@ -270,14 +380,20 @@ def pages(airm: Path, airm_base: str, peer_base: str) -> list[tuple[str, str, st
     ]
 
 
-def measure(airm: Path, targets, runs: int) -> list[dict]:
+def measure(airm: Path, targets, runs: int, today_base: str | None = None) -> list[dict]:
+    """Interleaved: AIRM warm, Datasette, (the older code), AIRM cold, Datasette, …"""
     results = []
     for name, airm_url, peer_url in targets:
+        today_url = airm_url.replace(airm_url.split("/")[2], today_base) if today_base else None
         fetch(airm_url), fetch(peer_url)  # first answers (imports, connections, caches)
-        warm_airm, cold_airm, peer = [], [], []
+        if today_url:
+            fetch(today_url)
+        warm_airm, cold_airm, peer, today = [], [], [], []
         for _ in range(runs):
             warm_airm.append(fetch(airm_url))
             peer.append(fetch(peer_url))
+            if today_url:
+                today.append(fetch(today_url))
             bump_version(airm)
             cold_airm.append(fetch(airm_url))
             peer.append(fetch(peer_url))
@@ -289,10 +405,58 @@ def measure(airm: Path, targets, runs: int) -> list[dict]:
         }
         row["warm_ratio"] = row["airm_warm_ms"] / row["datasette_ms"]
         row["cold_ratio"] = row["airm_cold_ms"] / row["datasette_ms"]
+        line = (
+            f"| {name} | {row['airm_warm_ms']:.1f} | {row['airm_cold_ms']:.1f} "
+            f"| {row['datasette_ms']:.1f} | {row['warm_ratio']:.2f}× | {row['cold_ratio']:.2f}× |"
+        )
+        if today:
+            row["today_ms"] = statistics.median(today)
+            row["cold_vs_today"] = row["airm_cold_ms"] / row["today_ms"]
+            line += f" {row['today_ms']:.1f} | {row['cold_vs_today']:.2f}× |"
+        results.append(row)
+        print(line, flush=True)
+    return results
+
+
+SEARCHES = [
+    ("words", "red team"),
+    ("phrase", '"independent review board"'),
+    ("negation", "oversight -watermark"),
+    ("prefix of the last word", "provenan"),
+    ("public ID", "A54321"),
+]
+
+
+def measure_search(sqlite_db: Path, sqlite_base: str, pg_url: str, pg_base: str, runs: int):
+    """The list's search on both databases, cold and warm, interleaved request by request."""
+    from urllib.parse import quote_plus
+
+    results = []
+    print("| query | SQLite cold (ms) | PostgreSQL cold (ms) | SQLite ÷ PostgreSQL | warm ÷ |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for kind, query in SEARCHES:
+        path = f"/mitigations/?q={quote_plus(query)}"
+        fetch(sqlite_base + path), fetch(pg_base + path)
+        cold = {"sqlite": [], "postgresql": []}
+        warm = {"sqlite": [], "postgresql": []}
+        for _ in range(runs):
+            for engine, base, database in (
+                ("sqlite", sqlite_base, sqlite_db),
+                ("postgresql", pg_base, pg_url),
+            ):
+                bump_version(database)
+                cold[engine].append(fetch(base + path))
+                warm[engine].append(fetch(base + path))
+        row = {"kind": kind, "query": query}
+        for engine in cold:
+            row[f"{engine}_cold_ms"] = statistics.median(cold[engine])
+            row[f"{engine}_warm_ms"] = statistics.median(warm[engine])
+        row["cold_ratio"] = row["sqlite_cold_ms"] / row["postgresql_cold_ms"]
+        row["warm_ratio"] = row["sqlite_warm_ms"] / row["postgresql_warm_ms"]
         results.append(row)
         print(
-            f"| {name} | {row['airm_warm_ms']:.1f} | {row['airm_cold_ms']:.1f} "
-            f"| {row['datasette_ms']:.1f} | {row['warm_ratio']:.2f}× | {row['cold_ratio']:.2f}× |",
+            f"| {kind}: `{query}` | {row['sqlite_cold_ms']:.1f} | {row['postgresql_cold_ms']:.1f} "
+            f"| {row['cold_ratio']:.2f}× | {row['warm_ratio']:.2f}× |",
             flush=True,
         )
     return results
@@ -315,6 +479,16 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--airm-port", type=int, default=8501)
     parser.add_argument("--datasette-port", type=int, default=8502)
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const="02c1889",
+        help="also serve the code at this commit (default 02c1889, before issue 10)",
+    )
+    parser.add_argument("--baseline-port", type=int, default=8503)
+    parser.add_argument("--postgres", metavar="URL", help="compare search with PostgreSQL")
+    parser.add_argument("--postgres-port", type=int, default=8504)
+    parser.add_argument("--search-only", action="store_true", help="only the search comparison")
     args = parser.parse_args()
 
     airm, peer = WORK / "airm.sqlite3", WORK / "datasette.sqlite3"
@@ -323,19 +497,50 @@ def main() -> None:
     else:
         built = json.loads((WORK / "built.json").read_text())
     print(f"catalog: {built}", flush=True)
+    # The app's own migrations (a newer checkout may add indexes); no data changes.
+    manage(airm, "migrate", "--verbosity", "0")
+    pg_url = build_postgres(args.postgres, built["rows"]) if args.postgres else None
+    baseline = build_baseline(args.baseline, airm) if args.baseline else None
     before = machine()
     gunicorn, datasette = serve(airm, peer, args.airm_port, args.datasette_port)
+    servers = [gunicorn, datasette]
     airm_base = f"http://127.0.0.1:{args.airm_port}"
     peer_base = f"http://127.0.0.1:{args.datasette_port}"
+    today_host = f"127.0.0.1:{args.baseline_port}"
+    pg_base = f"http://127.0.0.1:{args.postgres_port}"
+    results, searches = [], []
     try:
+        if baseline:
+            tree, copy = baseline
+            servers.append(
+                gunicorn_for(
+                    copy, args.baseline_port, tree, STATIC_ROOT=str(WORK / f"{tree.name}-static")
+                )
+            )
+            wait_for(f"http://{today_host}/about/", servers[-1])
+        if pg_url:
+            manage(pg_url, "collectstatic", "--noinput", "--verbosity", "0")
+            servers.append(gunicorn_for(pg_url, args.postgres_port))
+            wait_for(f"{pg_base}/about/", servers[-1])
         wait_for(f"{airm_base}/about/", gunicorn)
         wait_for(f"{peer_base}/datasette", datasette)
-        print("| page | AIRM warm (ms) | AIRM cold (ms) | Datasette (ms) | warm ÷ | cold ÷ |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        results = measure(airm, pages(airm, airm_base, peer_base), args.runs)
+        if not args.search_only:
+            header = "| page | AIRM warm (ms) | AIRM cold (ms) | Datasette (ms) | warm ÷ | cold ÷ |"
+            rule = "| --- | ---: | ---: | ---: | ---: | ---: |"
+            if baseline:
+                header += (
+                    f" today ({baseline[0].name.removeprefix('baseline-')}, ms) | cold ÷ today |"
+                )
+                rule += " ---: | ---: |"
+            print(header)
+            print(rule)
+            targets = pages(airm, airm_base, peer_base)
+            results = measure(airm, targets, args.runs, today_host if baseline else None)
+        if pg_url:
+            searches = measure_search(airm, airm_base, pg_url, pg_base, args.runs)
     finally:
-        stop(gunicorn)
-        stop(datasette)
+        for server in servers:
+            stop(server)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "catalog": built,
@@ -343,6 +548,7 @@ def main() -> None:
         "machine_before": before,
         "machine_after": machine(),
         "pages": results,
+        "search_sqlite_vs_postgresql": searches,
     }
     print(f"load average before {before['load_average']}, after {report['machine_after']}")
     out = ROOT / "bench" / "results" / "peer_datasette.json"

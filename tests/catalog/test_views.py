@@ -727,7 +727,7 @@ class TestCoveragePage:
 
     def test_query_count_is_fixed(self, client, django_assert_num_queries):
         for _ in range(2):
-            with django_assert_num_queries(cold(7, pieces=1)):
+            with django_assert_num_queries(cold(5, pieces=1)):
                 client.get("/coverage/")
             with django_assert_num_queries(cold(6, pieces=1)):
                 client.get("/coverage/", {"by": "lifecycle", "depth": "2"})
