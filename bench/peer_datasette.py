@@ -100,6 +100,42 @@ def manage(database: Path | str, *args: str, root: Path = ROOT, **extra) -> None
     )
 
 
+def fill(database: Path | str, rows: int, csv_path: Path) -> tuple[float, int]:
+    """Reference data, an administrator, then ``rows`` synthetic mitigations (always the same
+    ones) through ``import_mitigations``; returns the import's seconds and the file's bytes."""
+    manage(database, "load_reference_data")
+    subprocess.run(  # noqa: S603
+        [
+            PYTHON,
+            "-c",
+            "import django; django.setup(); from django.contrib.auth import get_user_model; "
+            "get_user_model().objects.create_superuser('bench-admin', 'b@example.org', 'b')",
+        ],
+        env=app_env(database, DJANGO_SETTINGS_MODULE="airm_site.settings"),
+        check=True,
+        cwd=ROOT,
+    )
+    size = _bench_import().write_rows(csv_path, 1, rows, seed=20261202)
+    print(
+        f"importing {rows:,} rows ({size / 1e6:.0f} MB) with import_mitigations; "
+        f"IMPORT_MAX_BYTES raised to {IMPORT_MAX_BYTES:,} for this import (default 20 MB)",
+        flush=True,
+    )
+    started = time.perf_counter()
+    manage(
+        database,
+        "import_mitigations",
+        str(csv_path),
+        "--user",
+        "bench-admin",
+        "--no-progress",
+        IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES),
+    )
+    seconds = time.perf_counter() - started
+    csv_path.unlink()
+    return seconds, size
+
+
 def build(rows: int) -> tuple[Path, Path, dict]:
     WORK.mkdir(parents=True, exist_ok=True)
     airm, peer = WORK / "airm.sqlite3", WORK / "datasette.sqlite3"
@@ -109,37 +145,7 @@ def build(rows: int) -> tuple[Path, Path, dict]:
     manage(airm, "migrate", "--verbosity", "0")
     manage(airm, "createcachetable")
     manage(airm, "collectstatic", "--noinput", "--verbosity", "0")
-    manage(airm, "load_reference_data")
-    subprocess.run(  # noqa: S603
-        [
-            PYTHON,
-            "-c",
-            "import django; django.setup(); from django.contrib.auth import get_user_model; "
-            "get_user_model().objects.create_superuser('bench-admin', 'b@example.org', 'b')",
-        ],
-        env=app_env(airm, DJANGO_SETTINGS_MODULE="airm_site.settings"),
-        check=True,
-        cwd=ROOT,
-    )
-    csv_path = WORK / "mitigations.csv"
-    size = _bench_import().write_rows(csv_path, 1, rows, seed=20261202)
-    print(
-        f"importing {rows:,} rows ({size / 1e6:.0f} MB) with import_mitigations; "
-        f"IMPORT_MAX_BYTES raised to {IMPORT_MAX_BYTES:,} for this import (default 20 MB)",
-        flush=True,
-    )
-    import_started = time.perf_counter()
-    manage(
-        airm,
-        "import_mitigations",
-        str(csv_path),
-        "--user",
-        "bench-admin",
-        "--no-progress",
-        IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES),
-    )
-    import_seconds = time.perf_counter() - import_started
-    csv_path.unlink()
+    import_seconds, size = fill(airm, rows, WORK / "mitigations.csv")
     with sqlite3.connect(airm) as source, sqlite3.connect(peer) as target:
         source.backup(target)
     with sqlite3.connect(peer) as connection:
@@ -193,32 +199,8 @@ def build_postgres(server_url: str, rows: int) -> str:
         raise SystemExit("airm_bench_peer holds another data set: drop it to rebuild.")
     manage(url, "migrate", "--verbosity", "0")
     manage(url, "createcachetable")
-    manage(url, "load_reference_data")
-    subprocess.run(  # noqa: S603
-        [
-            PYTHON,
-            "-c",
-            "import django; django.setup(); from django.contrib.auth import get_user_model; "
-            "get_user_model().objects.create_superuser('bench-admin', 'b@example.org', 'b')",
-        ],
-        env=app_env(url, DJANGO_SETTINGS_MODULE="airm_site.settings"),
-        check=True,
-        cwd=ROOT,
-    )
-    csv_path = WORK / "mitigations-pg.csv"
-    _bench_import().write_rows(csv_path, 1, rows, seed=20261202)
-    started = time.perf_counter()
-    manage(
-        url,
-        "import_mitigations",
-        str(csv_path),
-        "--user",
-        "bench-admin",
-        "--no-progress",
-        IMPORT_MAX_BYTES=str(IMPORT_MAX_BYTES),
-    )
-    print(f"PostgreSQL: {rows:,} rows imported in {time.perf_counter() - started:.0f} s")
-    csv_path.unlink()
+    seconds, _ = fill(url, rows, WORK / "mitigations-pg.csv")
+    print(f"PostgreSQL: {rows:,} rows imported in {seconds:.0f} s")
     return url
 
 

@@ -603,9 +603,9 @@ class MitigationPage:
 
 def mitigation_page(mitigation: Mitigation, *, sibling_limit: int = 20) -> MitigationPage:
     """Everything a mitigation's page shows beside the record itself (a fixed number of
-    queries: related nodes, "also in" (one per node of a taxonomy proper, and the active
-    counts per node, kept under the catalog version), siblings, merged records, history (2)).
-    None of them grows with the catalog: each reads a few rows through an index.
+    queries: related nodes, "also in" (one per node of a taxonomy proper), siblings, merged
+    records, history (2)). None of them grows with the catalog: each reads a few rows through
+    an index, and none counts a node or a section.
 
     ``mitigation`` comes from :func:`mitigation_get_for_page`. Each classification gets its
     ``breadcrumb`` (the node's ancestors, root first) and nodes get their ``taxonomy``.
