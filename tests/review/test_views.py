@@ -573,9 +573,9 @@ def test_the_record_page_lists_the_approved_proposals_that_shaped_it(
 def test_the_record_panel_query_count_stays_constant(
     client, contributor, curator, record, django_assert_num_queries
 ):
-    # The mitigation page's own (see tests/catalog/test_views.py: 14 with the panel's
+    # The mitigation page's own (see tests/catalog/test_views.py: 12 with the panel's
     # proposals and the proposals' token, as an anonymous reader's page kept under the version).
-    with django_assert_num_queries(cold(14)):
+    with django_assert_num_queries(cold(12)):
         client.get(record.get_absolute_url())
     for name in ("One", "Two", "Three"):
         proposal = new_proposal(contributor, mitigation=record, changes={"name": name})
@@ -583,7 +583,7 @@ def test_the_record_panel_query_count_stays_constant(
     new_proposal(contributor, mitigation=record, changes={"definition": "Open"})
     # Once the history names proposals, its credit lines ("proposed by A · approved by B") read
     # those proposals and their approvals: two more queries, however many proposals there are.
-    with django_assert_num_queries(cold(16)):
+    with django_assert_num_queries(cold(14)):
         response = client.get(record.get_absolute_url())
     # Each approved proposal is named twice: in the review panel and in the history's credit.
     assert response.text.count("proposed by") == 2 * 3
@@ -591,7 +591,7 @@ def test_the_record_panel_query_count_stays_constant(
     for name in ("Four", "Five"):
         proposal = new_proposal(contributor, mitigation=record, changes={"name": name})
         workflow.proposal_approve(proposal=proposal, actor=curator)
-    with django_assert_num_queries(cold(16)):
+    with django_assert_num_queries(cold(14)):
         response = client.get(record.get_absolute_url())
     assert response.text.count("proposed by") == 2 * 5
 
