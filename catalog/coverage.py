@@ -172,9 +172,7 @@ def coverage_chart(*, rows: str | None, by: str | None, depth: str | None) -> Ch
             for node in columns_taxonomy.node_list
         ]
         column_totals = selectors.node_subtree_counts(
-            columns_taxonomy,
-            columns_taxonomy.node_list,
-            Mitigation.objects.active(),
+            columns_taxonomy, columns_taxonomy.node_list, selectors.with_status()
         )
         columns_label = columns_taxonomy.name
     for column in columns:
@@ -193,7 +191,7 @@ def coverage_chart(*, rows: str | None, by: str | None, depth: str | None) -> Ch
         total = sum(column_totals.values())
     else:
         row_totals = selectors.node_subtree_counts(
-            rows_taxonomy, rows_taxonomy.node_list, Mitigation.objects.active()
+            rows_taxonomy, rows_taxonomy.node_list, selectors.with_status()
         )
         total = selectors.mitigation_count_active()
     shown = [node for node in rows_taxonomy.node_list if node.depth < depth_value]

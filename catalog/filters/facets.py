@@ -73,7 +73,10 @@ def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
     most, two when no filter is set.
     """
     values = filterset.cleaned
-    full = filterset.filtered()
+    # Filtered by status alone (the unfiltered list): the classifications' counts need not
+    # join the many records kept, only exclude the few of other statuses.
+    by_status_alone = [name for name, _ in filterset.state_key] == ["status"]
+    full = selectors.with_status(values["status"]) if by_status_alone else filterset.filtered()
     nodes: dict[int, dict[int, int]] = {}
     shared = [
         taxonomy
@@ -87,7 +90,9 @@ def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
             nodes[taxonomy.pk] = selectors.node_subtree_counts(
                 taxonomy,
                 taxonomy.node_list,
-                filterset.filtered(without=(taxonomy_param(taxonomy),)),
+                full
+                if by_status_alone
+                else filterset.filtered(without=(taxonomy_param(taxonomy),)),
             )
 
     chosen_statuses = set(values["status"])

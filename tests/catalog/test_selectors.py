@@ -83,6 +83,45 @@ class TestSubtreeCounts:
         assert counts == {top.pk: 1, a.pk: 1, b.pk: 1}
 
 
+class TestCountsByStatusAlone:
+    """with_status() counts through the records of the other statuses; the counts are those of
+    the records themselves."""
+
+    @pytest.fixture(autouse=True)
+    def statuses_of_every_kind(self):
+        hazards = TaxonomyFactory(multi_valued=True)
+        top = TaxonomyNodeFactory(taxonomy=hazards, code="T")
+        a = TaxonomyNodeFactory(taxonomy=hazards, code="T.a", parent=top)
+        b = TaxonomyNodeFactory(taxonomy=hazards, code="T.b", parent=top)
+        placed = node("airm-preliminary", "2.3")
+        kept = MitigationFactory(placements=place(placed, a, b))
+        retired = MitigationFactory(placements=place(placed, a))
+        merged = MitigationFactory(placements=place(node("airm-preliminary", "1.1"), b))
+        services.mitigation_retire(mitigation=retired, actor=None, reason="Test")
+        services.mitigation_merge(mitigation=merged, into=kept, actor=None, reason="Test")
+        self.hazards = hazards
+
+    @pytest.mark.parametrize(
+        "statuses", [["active"], ["active", "retired"], ["retired", "merged"], ["merged"]]
+    )
+    def test_each_taxonomy_counts_as_the_filtered_records_do(self, statuses):
+        records = Mitigation.objects.filter(status__in=statuses)
+        taxonomies = selectors.taxonomy_list_with_nodes(
+            [taxonomy("airm-preliminary"), taxonomy("lifecycle"), self.hazards]
+        )
+        for each in taxonomies:
+            by_status = selectors.node_subtree_counts(
+                each, each.node_list, selectors.with_status(statuses)
+            )
+            assert by_status == selectors.node_subtree_counts(each, each.node_list, records)
+            if each.slug != "lifecycle":  # every status has records placed in these two
+                assert any(by_status.values()), each.slug
+        single = [t for t in taxonomies if not t.multi_valued]
+        assert selectors.node_subtree_counts_by_taxonomy(
+            single, selectors.with_status(statuses)
+        ) == selectors.node_subtree_counts_by_taxonomy(single, records)
+
+
 class TestAlsoIn:
     def test_lists_a_few_others_in_the_same_node_and_counts_them_all(self):
         mitigation = Mitigation.objects.get(name="Adversarial training")  # 2.3 and draft 1.1.2
