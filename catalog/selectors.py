@@ -61,7 +61,7 @@ def taxonomy_list_top_level_counts() -> list[TaxonomySummary]:
             "taxonomy__order", "order", "code"
         )
     )
-    active = Classification.objects.filter(mitigation__status=MitigationStatus.ACTIVE)
+    active = Classification.objects.filter(_classifications_of(with_status()))
     aggregates = {
         f"node_{node.pk}": Count(
             "mitigation",
