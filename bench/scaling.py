@@ -28,6 +28,8 @@ milliseconds per size and the ratio of the largest size to the smallest, and wri
 ``02c1889``, main before the page cache, FTS5 and ANALYZE work of issue 10), unpacked with
 ``git archive`` into ``bench/results/baseline-<REF>/`` and run against the same database in a
 process of its own right after the current code's, same pages, same number of requests.
+``--rounds N`` runs N such pairs of processes per size, alternating, and takes each figure's
+median over all their samples (drift on a shared machine then falls on both codes alike).
 That code keeps nothing, so every request of it is "cold"; the table gains a ``today`` row per
 page and the ratio cold ÷ today (≤ 1: the first request after a write is no slower than
 before the cache).
@@ -110,8 +112,11 @@ def measure_size(size: int, runs: int, rebuild: bool) -> dict:
             "url": address,
             "warm_ms": round(statistics.median(warm) * 1000, 1),
             "cold_ms": round(statistics.median(cold) * 1000, 1),
+            "warm_samples": [round(x * 1000, 2) for x in warm],
+            "cold_samples": [round(x * 1000, 2) for x in cold],
         }
-        print(f"  {size:>7,} {name}: {results[name]}", flush=True)
+        shown = {k: v for k, v in results[name].items() if not k.endswith("_samples")}
+        print(f"  {size:>7,} {name}: {shown}", flush=True)
     return {
         "size": size,
         "new_database": created,
@@ -146,8 +151,13 @@ def measure_baseline(size: int, runs: int, tree: Path, addresses: dict) -> dict:
             response = client.get(address)
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200, (address, response.status_code)
-        results[name] = {"url": address, "today_ms": round(statistics.median(timings) * 1000, 1)}
-        print(f"  {size:>7,} {name} (at {tree.name}): {results[name]}", flush=True)
+        results[name] = {
+            "url": address,
+            "today_ms": round(statistics.median(timings) * 1000, 1),
+            "today_samples": [round(x * 1000, 2) for x in timings],
+        }
+        shown = {k: v for k, v in results[name].items() if not k.endswith("_samples")}
+        print(f"  {size:>7,} {name} (at {tree.name}): {shown}", flush=True)
     return {"size": size, "load_average": [round(x, 2) for x in os.getloadavg()], "pages": results}
 
 
@@ -186,6 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="processes per size (alternating with --baseline)"
+    )
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument(
         "--baseline",
@@ -207,30 +220,43 @@ def main() -> None:
     tree = baseline_tree(args.baseline) if args.baseline else None
     found = []
     for size in args.sizes:
-        command = [sys.executable, __file__, "--size", str(size), "--runs", str(args.runs)]
-        if args.rebuild:
-            command.append("--rebuild")
-        result = _run(command)
-        if tree is not None:
-            addresses = {name: page["url"] for name, page in result["pages"].items()}
-            today = _run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--size",
-                    str(size),
-                    "--runs",
-                    str(args.runs),
-                    "--tree",
-                    str(tree),
-                    "--addresses",
-                    json.dumps(addresses),
-                ]
-            )
-            for name, page in today["pages"].items():
-                result["pages"][name]["today_ms"] = page["today_ms"]
-            result["baseline"] = {"tree": tree.name, "load_average": today["load_average"]}
-        found.append(result)
+        # Rounds alternate the current code's process and the older code's, so drift on a
+        # shared machine falls on both; each figure is the median of all its rounds' samples.
+        rounds = []
+        for number in range(args.rounds):
+            command = [sys.executable, __file__, "--size", str(size), "--runs", str(args.runs)]
+            if args.rebuild and number == 0:
+                command.append("--rebuild")
+            result = _run(command)
+            if tree is not None:
+                addresses = {name: page["url"] for name, page in result["pages"].items()}
+                today = _run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--size",
+                        str(size),
+                        "--runs",
+                        str(args.runs),
+                        "--tree",
+                        str(tree),
+                        "--addresses",
+                        json.dumps(addresses),
+                    ]
+                )
+                for name, page in today["pages"].items():
+                    result["pages"][name]["today_samples"] = page["today_samples"]
+                result["baseline"] = {"tree": tree.name, "load_average": today["load_average"]}
+            rounds.append(result)
+        merged = rounds[0]
+        for name, page in merged["pages"].items():
+            for kind in ("warm", "cold", "today"):
+                samples = [x for r in rounds for x in r["pages"][name].get(f"{kind}_samples", [])]
+                if samples:
+                    page[f"{kind}_samples"] = samples
+                    page[f"{kind}_ms"] = round(statistics.median(samples), 1)
+        merged["rounds"] = args.rounds
+        found.append(merged)
     smallest, largest = found[0], found[-1]
     kinds = ("warm_ms", "cold_ms") + (("today_ms",) if tree is not None else ())
     print(f"\n| page | kind | {' | '.join(f'{r["size"]:,}' for r in found)} | growth |")
