@@ -119,20 +119,13 @@ def main():
     fixture.configure(url)
 
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client, override_settings
 
     from catalog.api.pagination import NEXT, encode_cursor
     from catalog.models import Mitigation
 
-    print(f"Benchmark database: {args.database}{' (new)' if created else ''}", flush=True)
-    call_command("migrate", verbosity=0)
-    if Mitigation.objects.count() < args.total:
-        if Mitigation.objects.exists():
-            sys.exit("The benchmark database holds another data set; run with --rebuild.")
-        print(f"Filling with {args.total:,} synthetic mitigations…", flush=True)
-        fixture.fill(args.total)
+    fixture.migrate_and_fill(args.database, args.total, created=created)
     detail_url = fixture.prepare_detail(args.total // 2)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -228,6 +228,22 @@ def _sentence(rng: random.Random, low: int, high: int) -> str:
     return " ".join(words).capitalize() + "."
 
 
+def migrate_and_fill(name: str, total: int, *, created: bool) -> None:
+    """Migrate the configured benchmark database ``name`` and, if it holds no mitigations yet,
+    fill it with ``total`` (:func:`fill`); one holding another data set stops the run."""
+    from django.core.management import call_command
+
+    from catalog.models import Mitigation
+
+    print(f"Benchmark database: {name}{' (new)' if created else ''}", flush=True)
+    call_command("migrate", verbosity=0)
+    if Mitigation.objects.count() < total:
+        if Mitigation.objects.exists():
+            sys.exit("The benchmark database holds another data set; run with --rebuild.")
+        print(f"Filling with {total:,} synthetic mitigations…", flush=True)
+        fill(total)
+
+
 def fill(total: int) -> None:
     """Reference data through the loader, then ``total`` mitigations through COPY."""
     from django.db import connection

@@ -446,17 +446,9 @@ def prepare(args) -> tuple[str, list[str], str]:
     environment = dict(os.environ)
     fixture.configure(url)
 
-    from django.core.management import call_command
+    from catalog.models import format_public_id
 
-    from catalog.models import Mitigation, format_public_id
-
-    print(f"Benchmark database: {args.database}{' (new)' if created else ''}", flush=True)
-    call_command("migrate", verbosity=0)
-    if Mitigation.objects.count() < args.total:
-        if Mitigation.objects.exists():
-            sys.exit("The benchmark database holds another data set; run with --rebuild.")
-        print(f"Filling with {args.total:,} synthetic mitigations…", flush=True)
-        fixture.fill(args.total)
+    fixture.migrate_and_fill(args.database, args.total, created=created)
     detail_url = fixture.prepare_detail(args.total // 2)
     # 500 records across the catalogue (active ones: the fixture retires every 50th and merges
     # every 100th + 1), the record with a history first.

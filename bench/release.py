@@ -107,20 +107,13 @@ def main():
     created = fixture.ensure_database(url, rebuild=args.rebuild)
     fixture.configure(url)
 
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from catalog.models import Classification, Mitigation
     from catalog.releases.services import cut_release
 
-    print(f"Benchmark database: {args.database}{' (new)' if created else ''}", flush=True)
-    call_command("migrate", verbosity=0)
-    if Mitigation.objects.count() < args.total:
-        if Mitigation.objects.exists():
-            sys.exit("The benchmark database holds another data set; run with --rebuild.")
-        print(f"Filling with {args.total:,} synthetic mitigations…", flush=True)
-        fixture.fill(args.total)
+    fixture.migrate_and_fill(args.database, args.total, created=created)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     total = Mitigation.objects.count()
