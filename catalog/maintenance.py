@@ -9,6 +9,14 @@ is off nothing refreshes them). So those writes call :func:`analyze_after_commit
 models they changed, and anything else that writes in bulk (a release build) may call
 :func:`analyze` itself. ``ANALYZE`` never changes data; it runs after the commit so it neither
 lengthens the write's transaction nor analyses rows that might still be rolled back.
+
+On PostgreSQL, outside a transaction, it is ``VACUUM (ANALYZE)``: besides the statistics, the
+vacuum marks the freshly written pages all-visible, so counts that need only an index (the
+facets' "how many of these sources are in this category", "how many per source and status")
+read the index alone instead of visiting every row: 163 → 48 and 106 → 43 ms at 300,000
+records, for 1.8 s of vacuum after filling both tables, and little after a small import (pages
+already all-visible are skipped). Autovacuum would do the same, later, where it is on. Inside
+a transaction (VACUUM cannot run there) it is a plain ``ANALYZE``.
 """
 
 from __future__ import annotations
@@ -40,7 +48,8 @@ def analyze(
     tables: Iterable[type[models.Model] | str] | None = None, *, using: str = DEFAULT_DB_ALIAS
 ) -> list[str]:
     """Refresh the planner's statistics of ``tables`` (models or table names; default: every
-    curated table and its history) on PostgreSQL or SQLite. Returns the tables analysed."""
+    curated table and its history) on PostgreSQL or SQLite, vacuuming them too on PostgreSQL
+    outside a transaction. Returns the tables analysed."""
     connection = connections[using]
     names = []
     for table in curated_models() if tables is None else tables:
@@ -49,11 +58,18 @@ def analyze(
             names.append(name)
     known = set(connection.introspection.table_names())
     names = [name for name in names if name in known]
+    command = "ANALYZE"
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    ):
+        command = "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(f"PRAGMA analysis_limit = {int(SQLITE_ANALYSIS_LIMIT)}")
         for name in names:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+            cursor.execute(f"{command} {connection.ops.quote_name(name)}")
     return names
 
 

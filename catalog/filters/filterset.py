@@ -109,14 +109,17 @@ class MitigationFilterSet(django_filters.FilterSet):
     source = django_filters.MultipleChoiceFilter(
         label="Source", method="filter_source", distinct=False
     )
+    # Document type and year belong to the source: they become the ids of the sources that
+    # have them (read with the choices), so no query joins the sources, and a combination no
+    # source has (NIST2024 from 2025 on) is known empty without asking the database.
     doc_type = django_filters.MultipleChoiceFilter(
         label="Document type",
-        field_name="source__doc_type",
         choices=DocType.choices,
+        method="filter_doc_type",
         distinct=False,
     )
-    year_min = YearFilter(label="Year from", field_name="source__year", lookup_expr="gte")
-    year_max = YearFilter(label="Year to", field_name="source__year", lookup_expr="lte")
+    year_min = YearFilter(label="Year from", method="filter_year_min")
+    year_max = YearFilter(label="Year to", method="filter_year_max")
     status = django_filters.MultipleChoiceFilter(
         label="Status", field_name="status", choices=MitigationStatus.choices, distinct=False
     )
@@ -156,6 +159,22 @@ class MitigationFilterSet(django_filters.FilterSet):
 
     def filter_source(self, queryset, name, value):
         return queryset.filter(source_id__in=[self.sources_by_ref[ref].pk for ref in value])
+
+    def _from_sources(self, queryset, keep):
+        return queryset.filter(source_id__in=[source.pk for source in self.sources if keep(source)])
+
+    def filter_doc_type(self, queryset, name, value):
+        return self._from_sources(queryset, lambda source: source.doc_type in value)
+
+    def filter_year_min(self, queryset, name, value):
+        return self._from_sources(
+            queryset, lambda source: source.year is not None and source.year >= value
+        )
+
+    def filter_year_max(self, queryset, name, value):
+        return self._from_sources(
+            queryset, lambda source: source.year is not None and source.year <= value
+        )
 
     def no_filter(self, queryset, name, value):
         return queryset

@@ -68,3 +68,31 @@ def test_the_helper_analyses_every_curated_table_by_default():
 
 def test_the_helper_takes_table_names_and_skips_unknown_ones():
     assert maintenance.analyze(["catalog_mitigation", "no_such_table"]) == ["catalog_mitigation"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+def test_outside_a_transaction_postgresql_also_vacuums():
+    from tests.factories import MitigationFactory
+
+    MitigationFactory.create_batch(3)
+    table = Mitigation._meta.db_table
+    assert maintenance.analyze([table]) == [table]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL, n_dead_tup"
+            " FROM pg_stat_user_tables WHERE relname = %s",
+            [table],
+        )
+        vacuumed, analysed, _ = cursor.fetchone()
+    assert vacuumed and analysed
+    assert planner_rows(table) == Mitigation.objects.count()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+def test_inside_a_transaction_it_only_analyses():
+    # The test runs inside a transaction, where VACUUM is refused: a plain ANALYZE, no error.
+    assert connection.in_atomic_block
+    assert maintenance.analyze(["catalog_mitigation"]) == ["catalog_mitigation"]
+    assert planner_rows("catalog_mitigation") == Mitigation.objects.count()

@@ -485,6 +485,7 @@ class TestMitigationList:
             {"year_min": "2031", "airm-preliminary": "3"},
             {"q": "model", "source": "Uuk2024", "lifecycle": "deploy", "year_max": "2019"},
             {"source": "Uuk2024", "status": ["retired", "merged"], "doc_type": "preprint"},
+            {"source": "NIST2024", "year_min": "2025", "airm-preliminary": "3.1"},
         ],
     )
     def test_each_count_without_a_filter_is_that_of_the_list_without_it(self, client, query):
