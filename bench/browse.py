@@ -14,10 +14,11 @@ invariants) running on every row. They carry no history rows (only the record me
 detail page is edited through the services, so its page has a history to show). 97% are
 active, 2% retired, 1% merged.
 
-Nothing is vacuumed: the pages are measured in the state the app leaves after an import
-(statistics refreshed by ``catalog.maintenance.analyze``, as the import does, and no
-``VACUUM``). Public pages are asked as an anonymous reader, so after the first request they
-come from the page cache (catalog/page_cache.py); ``bench/scaling.py`` measures them cold too.
+The pages are measured in the state the app leaves after an import: the fill ends with
+``catalog.maintenance.analyze``, as an import does (statistics refreshed and, on PostgreSQL,
+the tables vacuumed; no other vacuum). Public pages are asked as an anonymous reader, so after
+the first request they come from the page cache (catalog/page_cache.py); ``bench/scaling.py``
+measures them cold too.
 
 Measurement: each page is requested through Django's test client (``DEBUG`` off, the full
 middleware stack and templates) ``--runs`` times after two warm-up requests; beside it the
@@ -346,8 +347,9 @@ def fill(total: int) -> None:
             " WHERE m.number %% 100 = 1 AND t.number = m.number + 1",
             [],
         )
-    # What an import through the app leaves behind: statistics refreshed (the import runs
-    # catalog.maintenance.analyze), nothing vacuumed.
+    # What an import through the app leaves behind (the import runs
+    # catalog.maintenance.analyze): statistics refreshed and, on PostgreSQL, the tables
+    # vacuumed; nothing more.
     from catalog.maintenance import analyze
 
     analyze()
@@ -511,8 +513,8 @@ def main():
         print(f"Filling with {args.total:,} synthetic mitigations…", flush=True)
         fill(args.total)
     detail_url = prepare_detail(args.total // 2)
-    # Measured in the state the app leaves: no VACUUM (autovacuum may be off, as on the
-    # benchmark machine), statistics as the last import or revert left them.
+    # Measured in the state the app leaves: as the last import or revert left the tables (see
+    # catalog.maintenance), nothing vacuumed here (autovacuum may be off, as on this machine).
 
     admin_user, _ = get_user_model().objects.get_or_create(
         username="bench-admin", defaults={"is_staff": True, "is_superuser": True}

@@ -7,8 +7,9 @@
 
 ``DATABASE_URL`` names the PostgreSQL *server*; each size gets its own database on it,
 ``airm_bench_scale_<size>``, created and filled on first use with ``bench/browse.py``'s fixture
-(reference data through the loader, the mitigations through ``COPY``, then ``ANALYZE`` as an
-import through the app runs it; no ``VACUUM``) and reused afterwards (``--rebuild`` refills).
+(reference data through the loader, the mitigations through ``COPY``, then
+``catalog.maintenance.analyze`` as an import through the app runs it: ``VACUUM (ANALYZE)`` on
+PostgreSQL; no other vacuum) and reused afterwards (``--rebuild`` refills).
 Each size runs in its own process.
 
 For each size, through Django's test client (``DEBUG`` off, every middleware), as an
