@@ -4,6 +4,8 @@ shared, and no stale answer after any kind of write."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -144,6 +146,30 @@ def test_an_anonymous_answer_carries_validators_and_may_be_shared(client, url):
     assert control == {"public", "max-age=60"}
     assert "Cookie" in response["Vary"]
     assert not response.cookies
+
+
+def test_a_kept_page_is_served_byte_for_byte_and_kept_compressed(client):
+    first = client.get("/mitigations/")
+    again = client.get("/mitigations/")
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+    (kept,) = [
+        value for key, value in _stored_pages() if zlib.decompress(value[0]) == first.content
+    ]
+    assert len(kept[0]) < len(first.content) / 2
+
+
+def _stored_pages():
+    """The pages kept in the database cache (the default without REDIS_URL), by their keys."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM airm_cache")
+        keys = [row[0] for row in cursor.fetchall()]
+    for key in keys:
+        if ":page:" in key:
+            raw = key.split(":", 2)[2]  # without the prefix and version Django adds
+            yield key, cache.get(raw)
 
 
 def test_an_unchanged_page_is_not_sent_again(client, django_assert_num_queries):
