@@ -4,12 +4,11 @@ committed without waiting for the disk on PostgreSQL.
 Everything kept in it can be computed again (pages, facet counts, rate-limit windows), so a
 kept value need not survive a crash of the database server; a page that fills the cache after
 a write would otherwise wait for a flush of the write-ahead log for each value it keeps
-(three or four per page, 3–13 ms each on this project's machines, most of a page's time at
-10,000 records). Each write is made in a transaction of its own with ``SET LOCAL
-synchronous_commit TO OFF``: it still commits atomically and in order, and the setting ends
-with that transaction. A write made inside a caller's transaction is left as it is, since
-that transaction may carry data that must be durable. SQLite already runs with
-``synchronous=NORMAL`` under WAL (see settings).
+(three per list page, 3–13 ms each measured on this project's machines). Each write is made
+in a transaction of its own with ``SET LOCAL synchronous_commit TO OFF``: it still commits
+atomically and in order, and the setting ends with that transaction. A write made inside a
+caller's transaction is left as it is, since that transaction may carry data that must be
+durable. SQLite already runs with ``synchronous=NORMAL`` under WAL (see settings).
 """
 
 from __future__ import annotations

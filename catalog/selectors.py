@@ -461,7 +461,11 @@ class AlsoIn:
     mitigations: list[Mitigation]  # a few others, by public ID
     total: int | None  # all the others (None when there are more than those shown)
     list_total: int | None  # what the node's list shows: the others, and this one if active
-    more: bool = False  # the node holds more others than those shown
+
+    @property
+    def more(self) -> bool:
+        """The node holds more others than those shown (its list counts them)."""
+        return self.total is None
 
 
 def node_relatives(
@@ -537,7 +541,6 @@ def mitigation_also_in(
                 mitigations=others,
                 total=None if more else len(others),
                 list_total=None if more else len(others) + (1 if mitigation.is_active else 0),
-                more=more,
             )
         )
     return result

@@ -157,11 +157,11 @@ class MitigationFilterSet(django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         return search.mitigation_search(queryset, value)
 
-    def filter_source(self, queryset, name, value):
-        return queryset.filter(source_id__in=[self.sources_by_ref[ref].pk for ref in value])
-
     def _from_sources(self, queryset, keep):
         return queryset.filter(source_id__in=[source.pk for source in self.sources if keep(source)])
+
+    def filter_source(self, queryset, name, value):
+        return self._from_sources(queryset, lambda source: source.short_ref in value)
 
     def filter_doc_type(self, queryset, name, value):
         return self._from_sources(queryset, lambda source: source.doc_type in value)

@@ -76,24 +76,21 @@ def active_filters(filterset: MitigationFilterSet, state: ListState) -> list[Act
     return active
 
 
-def count_without(
-    filterset: MitigationFilterSet, active: ActiveFilter, counts: FacetCounts | None = None
-) -> int:
+def count_without(filterset: MitigationFilterSet, active: ActiveFilter, counts: FacetCounts) -> int:
     """How many results the list would have without ``active``'s filter.
 
-    A source, document type, year or status filter's facet is counted under every other
-    filter, so its counts add up to that number (no query); a taxonomy's nodes may share
-    records, and a search has no facet, so those cost a count.
+    A source, document type, year or status filter's facet (in ``counts``) is counted under
+    every other filter, so its counts add up to that number (no query); a taxonomy's nodes may
+    share records, and a search has no facet, so those cost a count.
     """
-    if counts is not None:
-        by_key = {
-            "source": counts.source,
-            "doc_type": counts.doc_type,
-            YEAR_GROUP: counts.year,
-            "status": counts.status,
-        }
-        if active.key in by_key:
-            return sum(by_key[active.key].values())
+    by_key = {
+        "source": counts.source,
+        "doc_type": counts.doc_type,
+        YEAR_GROUP: counts.year,
+        "status": counts.status,
+    }
+    if active.key in by_key:
+        return sum(by_key[active.key].values())
     return filterset.filtered(without=active.params).count()
 
 
