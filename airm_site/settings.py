@@ -164,6 +164,9 @@ else:
             "BACKEND": "airm_site.cache.DatabaseCache",
             "LOCATION": "airm_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # Pages are kept compressed (about 15 KB each): 5,000 entries is some 75 MB; the
+            # table is culled by a third when fuller, checked once every 50 writes.
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "5000"))},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
