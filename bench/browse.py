@@ -347,11 +347,19 @@ def fill(total: int) -> None:
             " WHERE m.number %% 100 = 1 AND t.number = m.number + 1",
             [],
         )
-    # What an import through the app leaves behind (the import runs
-    # catalog.maintenance.analyze): statistics refreshed and, on PostgreSQL, the tables
+    # What an import through the app leaves behind: the write's last step bumps the catalog
+    # version, which folds the copied rows into the tallies (catalog.tallies), then the import
+    # runs catalog.maintenance.analyze: statistics refreshed and, on PostgreSQL, the tables
     # vacuumed; nothing more.
+    from django.db import transaction
+
+    from catalog import version
     from catalog.maintenance import analyze
 
+    folded = time.perf_counter()
+    with transaction.atomic():
+        version.bump()
+    print(f"  tallies folded in {time.perf_counter() - folded:.1f} s", flush=True)
     analyze()
     print(f"  {rows:,} classifications copied in {time.perf_counter() - started:.1f} s", flush=True)
 

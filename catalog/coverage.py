@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from . import selectors
 from .filters import list_url, taxonomy_param
-from .models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode
+from .models import SourceDocument, Taxonomy, TaxonomyNode
 
 SOURCE_COLUMNS = "source"
 STEPS = 5
@@ -114,9 +114,11 @@ def coverage_chart(*, rows: str | None, by: str | None, depth: str | None) -> Ch
     """The chart for the query parameters ``rows`` (a taxonomy slug), ``by`` (``source`` or a
     vocabulary slug) and ``depth`` (how many levels of the row taxonomy to show).
 
-    Raises :class:`CoverageError` naming the parameter that cannot be used. Five queries by
-    source (taxonomies, nodes, sources, the column totals, the cells: the row and catalog
-    totals are sums of those), six by a vocabulary, whatever the size of the catalog.
+    Raises :class:`CoverageError` naming the parameter that cannot be used. By source:
+    taxonomies, nodes, sources, the column totals and the cells, the last two from the
+    tallies (:mod:`catalog.tallies`; each a probe that they are up to date and a sum over a
+    few rows); the row and catalog totals are sums of those. By a vocabulary the cells are
+    counted from the rows. A fixed number of queries whatever the size of the catalog.
     """
     taxonomies = selectors.taxonomy_list_with_nodes()
     by_slug = {taxonomy.slug: taxonomy for taxonomy in taxonomies}
@@ -158,7 +160,7 @@ def coverage_chart(*, rows: str | None, by: str | None, depth: str | None) -> Ch
             )
             for source in sources
         ]
-        column_totals = selectors.mitigation_value_counts(Mitigation.objects.active(), "source")
+        column_totals = selectors.mitigation_counts_active_by_source()
         columns_label = "Source document"
     else:
         column_param = taxonomy_param(columns_taxonomy)
@@ -181,10 +183,10 @@ def coverage_chart(*, rows: str | None, by: str | None, depth: str | None) -> Ch
         column.url = column.url or column.total_url
 
     counts = selectors.coverage_counts(rows_taxonomy, columns_taxonomy)
-    if columns_taxonomy is None and not rows_taxonomy.multi_valued:
-        # Every record has one source and at most one node of the rows: a row's total is the
-        # sum of its cells, and the catalog's the sum of the columns' (two whole-catalog
-        # counts fewer, most of a cold chart's time).
+    if columns_taxonomy is None:
+        # Every record has one source, and a cell counts each record once however many nodes
+        # of the row's subtree it sits at: a row's total is the sum of its cells, and the
+        # catalog's the sum of the columns' (two whole-catalog counts fewer).
         row_totals: dict[int, int] = {}
         for (node_id, _key), count in counts.items():
             row_totals[node_id] = row_totals.get(node_id, 0) + count

@@ -26,6 +26,8 @@ from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
+from .models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
+
 # SQLite: rows examined per index (PRAGMA analysis_limit, SQLite 3.32+). An approximate
 # ANALYZE of a 100,000-row table takes milliseconds instead of a full scan of every index.
 SQLITE_ANALYSIS_LIMIT = 2000
@@ -33,7 +35,6 @@ SQLITE_ANALYSIS_LIMIT = 2000
 
 def curated_models() -> list[type[models.Model]]:
     """The curated tables and their history tables (the catalog's large tables)."""
-    from .models import Classification, Mitigation, SourceDocument, Taxonomy, TaxonomyNode
 
     found: list[type[models.Model]] = []
     for model in (Mitigation, Classification, SourceDocument, TaxonomyNode, Taxonomy):
@@ -42,6 +43,13 @@ def curated_models() -> list[type[models.Model]]:
         if history is not None:
             found.append(history.model)
     return found
+
+
+def tally_models() -> list[type[models.Model]]:
+    """The tables of :mod:`catalog.tallies`, rewritten by every bulk write to the catalog."""
+    from .models import NodeTally, TallyChange, TallyClaim, TallyMember
+
+    return [NodeTally, TallyMember, TallyChange, TallyClaim]
 
 
 def analyze(
@@ -58,6 +66,12 @@ def analyze(
             names.append(name)
     known = set(connection.introspection.table_names())
     names = [name for name in names if name in known]
+    # Bulk writes to records or classifications also rewrite the tallies' tables (many dead
+    # rows in the change log on PostgreSQL, whose "anything waiting?" probe would scan them).
+    if {Mitigation._meta.db_table, Classification._meta.db_table} & set(names):
+        names += [
+            model._meta.db_table for model in tally_models() if model._meta.db_table not in names
+        ]
     command = "ANALYZE"
     if (
         connection.vendor == "postgresql"

@@ -754,6 +754,63 @@ class CatalogVersion(models.Model):
         return f"catalog version {self.number}"
 
 
+class NodeTally(models.Model):
+    """How many mitigations of one source and one status sit at a node or below it, each
+    counted once; node 0 stands for the whole catalog (see :mod:`catalog.tallies`).
+
+    Kept by the writes themselves (triggers note what changed, every write folds it in before
+    it commits), so the counts the public pages show need not count the catalog.
+    """
+
+    node_id = models.BigIntegerField()  # 0: every mitigation
+    source_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+    total = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node_id", "source_id", "status"], name="catalog_nodetally_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"node {self.node_id} / source {self.source_id} / {self.status}: {self.total}"
+
+
+class TallyMember(models.Model):
+    """One row of what a mitigation adds to the tallies: a node it sits at or below (or 0),
+    with the source and status it had when folded in, so that a later fold can take exactly
+    that back out."""
+
+    mitigation_id = models.BigIntegerField(db_index=True)
+    node_id = models.BigIntegerField()
+    source_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+
+    def __str__(self):
+        return f"mitigation {self.mitigation_id} at node {self.node_id}"
+
+
+class TallyChange(models.Model):
+    """A mitigation whose contribution to the tallies may have changed since the last fold:
+    written by triggers on mitigations, classifications and nodes; emptied by each fold."""
+
+    mitigation_id = models.BigIntegerField()
+
+    def __str__(self):
+        return f"change to mitigation {self.mitigation_id}"
+
+
+class TallyClaim(models.Model):
+    """The mitigations one fold is working on (empty outside a fold)."""
+
+    mitigation_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self):
+        return f"mitigation {self.mitigation_id}, being folded"
+
+
 class FullTextColumn(models.TextField):
     """A column of SQLite's FTS5 index; ``<column>__fts_match=query`` runs a full-text query
     on the whole index row (see :mod:`catalog.search`)."""

@@ -18,6 +18,7 @@ from django.db.models import (
     QuerySet,
 )
 
+from . import tallies
 from .history import describe_refs
 from .models import (
     Classification,
@@ -97,7 +98,17 @@ def taxonomy_list_top_level_counts() -> list[TaxonomySummary]:
 
 
 def mitigation_count_active() -> int:
+    """How many records are active (from the tallies when they are up to date)."""
+    if tallies.ready():
+        return sum(tallies.source_counts(tallies.Scope((MitigationStatus.ACTIVE,))).values())
     return Mitigation.objects.active().count()
+
+
+def mitigation_counts_active_by_source() -> dict[int, int]:
+    """Source id → active records (from the tallies when they are up to date)."""
+    if tallies.ready():
+        return tallies.source_counts(tallies.Scope((MitigationStatus.ACTIVE,)))
+    return mitigation_value_counts(Mitigation.objects.active(), "source_id")
 
 
 def mitigation_list_recently_changed(limit: int = 6) -> list[Mitigation]:
@@ -261,13 +272,18 @@ def node_subtree_counts(
 ) -> dict[int, int]:
     """For each node: how many of ``mitigations`` sit at it or below it, each counted once.
 
-    One query. A single-valued taxonomy is counted per node and summed up the tree; a
-    multi-valued one, where a mitigation may sit at two nodes of one subtree, with a distinct
-    count per node.
+    Records selected by status alone are counted from the tallies (:mod:`catalog.tallies`:
+    a probe that they are up to date and a sum over a few rows, whatever the catalog's size).
+    Otherwise one query: a single-valued taxonomy is counted per node and summed up the tree;
+    a multi-valued one, where a mitigation may sit at two nodes of one subtree, with a
+    distinct count per node.
     """
+    if isinstance(mitigations, WithStatus) and tallies.ready():
+        counts = tallies.node_counts(tallies.Scope(mitigations.statuses), [n.pk for n in nodes])
+        return {node.pk: counts.get(node.pk, 0) for node in nodes}
     if not taxonomy.multi_valued:
         taxonomy.node_list = nodes
-        return node_subtree_counts_by_taxonomy([taxonomy], mitigations)[taxonomy.pk]
+        return _single_valued_subtree_counts([taxonomy], mitigations)[taxonomy.pk]
     rows = Classification.objects.filter(
         _classifications_of(mitigations), taxonomy=taxonomy
     ).order_by()
@@ -288,8 +304,21 @@ def node_subtree_counts_by_taxonomy(
     taxonomies: list[Taxonomy], mitigations: QuerySet[Mitigation] | WithStatus
 ) -> dict[int, dict[int, int]]:
     """:func:`node_subtree_counts` for several single-valued taxonomies (each with its
-    ``node_list``) in one query: taxonomy id → node id → count.
+    ``node_list``) in one query (or from the tallies): taxonomy id → node id → count.
     """
+    if isinstance(mitigations, WithStatus) and tallies.ready():
+        ids = [node.pk for taxonomy in taxonomies for node in taxonomy.node_list]
+        counts = tallies.node_counts(tallies.Scope(mitigations.statuses), ids)
+        return {
+            taxonomy.pk: {node.pk: counts.get(node.pk, 0) for node in taxonomy.node_list}
+            for taxonomy in taxonomies
+        }
+    return _single_valued_subtree_counts(taxonomies, mitigations)
+
+
+def _single_valued_subtree_counts(
+    taxonomies: list[Taxonomy], mitigations: QuerySet[Mitigation] | WithStatus
+) -> dict[int, dict[int, int]]:
     assert not any(taxonomy.multi_valued for taxonomy in taxonomies)
     direct: dict[int, dict[int, int]] = {taxonomy.pk: {} for taxonomy in taxonomies}
     rows = (
@@ -576,8 +605,12 @@ def coverage_counts(
 
     Columns are source documents (``columns_taxonomy`` None: keys are source ids) or the nodes
     of another taxonomy (keys are node ids; a mitigation at several of them counts in each).
-    One aggregate query.
+    One aggregate query; by source, the tallies' rows when they are up to date.
     """
+    if columns_taxonomy is None and tallies.ready():
+        return tallies.node_source_counts(
+            tallies.Scope((MitigationStatus.ACTIVE,)), [node.pk for node in rows_taxonomy.node_list]
+        )
     mitigations = Mitigation.objects.active().annotate(
         row_class=FilteredRelation(
             "classifications", condition=Q(classifications__taxonomy=rows_taxonomy)

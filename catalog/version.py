@@ -14,7 +14,7 @@ validators come from the same place: :attr:`Version.key` for an ``ETag``,
 :attr:`Version.changed_at` for ``Last-Modified``.
 
 Writes that bypass the services (raw SQL, a benchmark's bulk ``COPY``) must call :func:`bump`
-themselves.
+themselves; it also folds their changes into the tallies (:mod:`catalog.tallies`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F
 from django.utils import timezone
 
+from . import tallies
 from .history import current_change_context
 from .models import CatalogVersion
 
@@ -107,7 +108,9 @@ def reading(version: Version) -> Iterator[Version]:
 
 
 def bump(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Mark the catalog as changed, inside the caller's transaction (services call it)."""
+    """Mark the catalog as changed, inside the caller's transaction (services call it), and
+    fold the write's changes into the tallies (:func:`catalog.tallies.fold`) once the version
+    row is locked, so that folds run one at a time."""
     now = timezone.now()
     token = secrets.token_hex(8)
     updated = (
@@ -122,6 +125,7 @@ def bump(using: str = DEFAULT_DB_ALIAS) -> None:
             unique_fields=["id"],
             update_fields=["token", "changed_at"],
         )
+    tallies.fold(using)
 
 
 def _cache():

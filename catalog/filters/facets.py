@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .. import selectors
+from .. import selectors, tallies
 from ..models import DocType, MitigationStatus, Taxonomy
 from .filterset import (
     DEFAULT_STATUS,
@@ -66,17 +66,16 @@ class FacetGroup:
 def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
     """What each facet option would give under the other active filters.
 
-    A group whose own filter is inactive counts within the fully filtered list, so such
-    groups share their query: one for the single-valued taxonomies, one (grouped by source
-    and status) for source, document type, year and status. An active group, or a
-    multi-valued taxonomy, costs one query of its own. So: one query per facet group at
-    most, two when no filter is set.
+    Where the other filters are ones the tallies can count (statuses, source-level filters,
+    at most one node: :meth:`~.filterset.MitigationFilterSet.tally_scope`), the counts are
+    sums of :mod:`~catalog.tallies` rows, whatever the size of the catalog. Otherwise a group
+    whose own filter is inactive counts within the fully filtered list, so such groups share
+    their query: one for the single-valued taxonomies, one (grouped by source and status)
+    for source, document type, year and status. An active group, or a multi-valued taxonomy,
+    costs one query of its own. So: one query per facet group at most.
     """
+    counter = _Counter(filterset)
     values = filterset.cleaned
-    # Filtered by status alone (the unfiltered list): the classifications' counts need not
-    # join the many records kept, only exclude the few of other statuses.
-    by_status_alone = [name for name, _ in filterset.state_key] == ["status"]
-    full = selectors.with_status(values["status"]) if by_status_alone else filterset.filtered()
     nodes: dict[int, dict[int, int]] = {}
     shared = [
         taxonomy
@@ -84,24 +83,28 @@ def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
         if not taxonomy.multi_valued and not values.get(taxonomy_param(taxonomy))
     ]
     if shared:
-        nodes.update(selectors.node_subtree_counts_by_taxonomy(shared, full))
+        per_node = counter.node_counts(())
+        if per_node is None:
+            counted = selectors.node_subtree_counts_by_taxonomy(shared, counter.live(()))
+            per_node = {n: c for per_taxonomy in counted.values() for n, c in per_taxonomy.items()}
+        for taxonomy in shared:
+            nodes[taxonomy.pk] = {n.pk: per_node.get(n.pk, 0) for n in taxonomy.node_list}
     for taxonomy in filterset.taxonomies:
-        if taxonomy.pk not in nodes:
-            nodes[taxonomy.pk] = selectors.node_subtree_counts(
-                taxonomy,
-                taxonomy.node_list,
-                full
-                if by_status_alone
-                else filterset.filtered(without=(taxonomy_param(taxonomy),)),
+        if taxonomy.pk in nodes:
+            continue
+        param = taxonomy_param(taxonomy)
+        without = (param,) if values.get(param) else ()
+        per_node = counter.node_counts(without)
+        if per_node is None:
+            per_node = selectors.node_subtree_counts(
+                taxonomy, taxonomy.node_list, counter.live(without)
             )
+        nodes[taxonomy.pk] = {node.pk: per_node.get(node.pk, 0) for node in taxonomy.node_list}
 
     chosen_statuses = set(values["status"])
     by_status: Counter = Counter()
     by_source_in_full: Counter = Counter()
-    per_source_status = selectors.mitigation_counts_by_source_and_status(
-        filterset.filtered(without=("status",))
-    )
-    for (source_id, status), count in per_source_status.items():
+    for (source_id, status), count in counter.source_status_counts(("status",)).items():
         by_status[status] += count
         if status in chosen_statuses:
             by_source_in_full[source_id] += count
@@ -109,7 +112,7 @@ def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
     def per_source(params: tuple[str, ...]) -> Counter:
         if not any(values.get(param) for param in params):
             return by_source_in_full
-        return Counter(selectors.mitigation_counts_by_source(filterset.filtered(without=params)))
+        return counter.source_counts(params)
 
     sources = {source.pk: source for source in filterset.sources}
     by_type: Counter = Counter()
@@ -126,6 +129,70 @@ def facet_counts(filterset: MitigationFilterSet) -> FacetCounts:
         status=by_status,
         total=sum(by_source_in_full.values()),
     )
+
+
+class _Counter:
+    """Counts under the active filters but some: from the tallies where they can (checked to
+    be up to date once, with one query, on the first use), from the rows otherwise."""
+
+    def __init__(self, filterset: MitigationFilterSet):
+        self.filterset = filterset
+        self._ready: bool | None = None
+        self._node_counts: dict[tallies.Scope, dict[int, int]] = {}
+
+    def tallied(self, without: tuple[str, ...], *, nodeless: bool = False) -> tallies.Scope | None:
+        """The scope of the filters but ``without`` if the tallies can count it (``nodeless``:
+        only without a node filter), else None."""
+        scope = self.filterset.tally_scope(without=without)
+        if scope is None or scope.is_empty:
+            return scope
+        if nodeless and scope.node_id != tallies.EVERYTHING:
+            return None
+        if self._ready is None:
+            self._ready = tallies.ready()
+        return scope if self._ready else None
+
+    def live(self, without: tuple[str, ...]):
+        # Filtered by status alone (the unfiltered list): the classifications' counts need
+        # not join the many records kept, only exclude the few of other statuses.
+        state = [name for name, _ in self.filterset.state_key if name not in without]
+        if state == ["status"]:
+            return selectors.with_status(self.filterset.cleaned["status"])
+        return self.filterset.filtered(without=without)
+
+    def node_counts(self, without: tuple[str, ...]) -> dict[int, int] | None:
+        """Node id → count from the tallies, or None where they cannot count it (another
+        taxonomy's node is chosen: a node within a node needs the rows)."""
+        scope = self.tallied(without, nodeless=True)
+        if scope is None:
+            return None
+        if scope.is_empty:
+            return {}
+        if scope not in self._node_counts:
+            self._node_counts[scope] = tallies.node_counts(scope)
+        return self._node_counts[scope]
+
+    def source_status_counts(self, without: tuple[str, ...]) -> dict[tuple[int, str], int]:
+        scope = self.tallied(without)
+        if scope is not None:
+            return tallies.source_status_counts(
+                tallies.Scope(
+                    statuses=tuple(MitigationStatus.values),
+                    source_ids=scope.source_ids,
+                    node_id=scope.node_id,
+                )
+            )
+        return selectors.mitigation_counts_by_source_and_status(
+            self.filterset.filtered(without=without)
+        )
+
+    def source_counts(self, without: tuple[str, ...]) -> Counter:
+        scope = self.tallied(without)
+        if scope is not None:
+            return Counter(tallies.source_counts(scope))
+        return Counter(
+            selectors.mitigation_counts_by_source(self.filterset.filtered(without=without))
+        )
 
 
 def facet_groups(

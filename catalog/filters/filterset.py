@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils.functional import cached_property
 
-from .. import search, selectors
+from .. import search, selectors, tallies
 from ..models import (
     Classification,
     DocType,
@@ -157,24 +157,22 @@ class MitigationFilterSet(django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         return search.mitigation_search(queryset, value)
 
-    def _from_sources(self, queryset, keep):
-        return queryset.filter(source_id__in=[source.pk for source in self.sources if keep(source)])
+    SOURCE_FILTERS = ("source", "doc_type", *YEAR_PARAMS)
+
+    def source_ids(self, name: str, value) -> list[int]:
+        """The ids of the sources that the source-level filter ``name`` keeps for ``value``."""
+        keep = {
+            "source": lambda source: source.short_ref in value,
+            "doc_type": lambda source: source.doc_type in value,
+            "year_min": lambda source: source.year is not None and source.year >= value,
+            "year_max": lambda source: source.year is not None and source.year <= value,
+        }[name]
+        return [source.pk for source in self.sources if keep(source)]
 
     def filter_source(self, queryset, name, value):
-        return self._from_sources(queryset, lambda source: source.short_ref in value)
+        return queryset.filter(source_id__in=self.source_ids(name, value))
 
-    def filter_doc_type(self, queryset, name, value):
-        return self._from_sources(queryset, lambda source: source.doc_type in value)
-
-    def filter_year_min(self, queryset, name, value):
-        return self._from_sources(
-            queryset, lambda source: source.year is not None and source.year >= value
-        )
-
-    def filter_year_max(self, queryset, name, value):
-        return self._from_sources(
-            queryset, lambda source: source.year is not None and source.year <= value
-        )
+    filter_doc_type = filter_year_min = filter_year_max = filter_source
 
     def no_filter(self, queryset, name, value):
         return queryset
@@ -198,6 +196,43 @@ class MitigationFilterSet(django_filters.FilterSet):
                 continue
             queryset = self.filters[name].filter(queryset, value)
         return queryset
+
+    def tally_scope(self, *, without: tuple[str, ...] = ()) -> tallies.Scope | None:
+        """The active filters except ``without`` as a :class:`~catalog.tallies.Scope`, when the
+        tallies can count them: statuses, source-level filters (as source ids) and at most one
+        node (one chosen code, or codes all within one chosen subtree). None when a search,
+        two nodes, or two disjoint subtrees are in force: those need the rows."""
+        values = self.cleaned
+        source_ids: set[int] | None = None
+        node_id = tallies.EVERYTHING
+        for name, value in values.items():
+            if name in without or name in self.NOT_FILTERS or name == "status":
+                continue
+            if value in (None, "", []):
+                continue
+            if name in self.SOURCE_FILTERS:
+                kept = set(self.source_ids(name, value))
+                source_ids = kept if source_ids is None else source_ids & kept
+                continue
+            node_filter = self.filters[name]
+            if not isinstance(node_filter, NodeFilter) or node_id != tallies.EVERYTHING:
+                return None
+            chosen = [node_filter.by_code[code] for code in value]
+            tops = [
+                node
+                for node in chosen
+                if not any(
+                    other.path != node.path and node.path.startswith(other.path) for other in chosen
+                )
+            ]
+            if len({node.pk for node in tops}) != 1:
+                return None
+            node_id = tops[0].pk
+        return tallies.Scope(
+            statuses=tuple(sorted(values["status"])),
+            source_ids=None if source_ids is None else frozenset(source_ids),
+            node_id=node_id,
+        )
 
     @cached_property
     def state_key(self) -> tuple:

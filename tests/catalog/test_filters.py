@@ -6,7 +6,7 @@ import pytest
 from django.http import QueryDict
 
 from catalog import filters, services
-from catalog.models import Mitigation, SourceDocument, TaxonomyNode
+from catalog.models import Mitigation, SourceDocument, TallyChange, TaxonomyNode
 from tests.factories import (
     MitigationFactory,
     SourceDocumentFactory,
@@ -228,13 +228,23 @@ class TestFacets:
     @pytest.mark.parametrize(
         ("query", "queries"),
         [
-            ("", 2),  # the taxonomies together; source, type, year and status together
-            ("airm-preliminary=3&lifecycle=deploy&q=red", 4),  # + one per active taxonomy
+            # from the tallies: a probe that they are up to date; the nodes' sums; the
+            # sums by source and status
+            ("", 3),
+            # a search: from the rows; the taxonomies together; source, type, year and
+            # status together; one per active taxonomy
+            ("airm-preliminary=3&lifecycle=deploy&q=red", 4),
+            # two nodes: from the rows where both are in force (other taxonomies; sources
+            # and statuses), tallied where one is (each node's own group; no sources at
+            # all for document type and year: no query)
             (
                 "airm-preliminary=3&lifecycle=deploy&year_min=2024&source=NIST2024"
                 "&doc_type=government&status=retired",
-                7,
+                5,
             ),
+            # a selective filter: the probe, the sources in 3.1, NIST2024's count in 3.1;
+            # nothing else can match (no source of 2025 is NIST2024): no query
+            ("source=NIST2024&airm-preliminary=3.1&year_min=2025", 3),
         ],
     )
     def test_facets_cost_at_most_one_query_per_group(
@@ -244,6 +254,31 @@ class TestFacets:
         with django_assert_num_queries(queries):
             groups = filters.facet_groups(filterset, filters.ListState(QueryDict(""), set()))
         assert queries <= len(groups) == len(filterset.taxonomies) + 4
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "",
+            "status=retired&status=merged",
+            "airm-preliminary=3",
+            "airm-preliminary=3&airm-preliminary=3.1",
+            "airm-preliminary=1&airm-preliminary=3",
+            "actor=developer&doc_type=government",
+            "source=NIST2024&airm-preliminary=3.1&year_min=2025",
+            "source=NIST2024&year_max=2024&status=active&status=retired",
+            "airm-preliminary=3&lifecycle=deploy",
+            "q=model&source=NIST2024",
+        ],
+    )
+    def test_tallied_counts_equal_counted_ones(self, query):
+        services.mitigation_retire(
+            mitigation=Mitigation.objects.get(name="Abuse monitoring and account suspension"),
+            actor=None,
+            reason="T",
+        )
+        tallied = filters.facet_counts(filtered(query))
+        TallyChange.objects.create(mitigation_id=0)  # a change waits: counted from the rows
+        assert filters.facet_counts(filtered(query)) == tallied
 
     @pytest.mark.parametrize(
         "query",

@@ -67,7 +67,16 @@ def test_the_helper_analyses_every_curated_table_by_default():
 
 
 def test_the_helper_takes_table_names_and_skips_unknown_ones():
-    assert maintenance.analyze(["catalog_mitigation", "no_such_table"]) == ["catalog_mitigation"]
+    assert maintenance.analyze(["catalog_source", "no_such_table"]) == []
+    assert maintenance.analyze(["catalog_sourcedocument", "no_such_table"]) == [
+        "catalog_sourcedocument"
+    ]
+
+
+def test_records_and_classifications_bring_the_tallies_tables_along():
+    tally_tables = [model._meta.db_table for model in maintenance.tally_models()]
+    assert maintenance.analyze(["catalog_mitigation"]) == ["catalog_mitigation", *tally_tables]
+    assert maintenance.analyze(["catalog_classification"])[1:] == tally_tables
 
 
 @pytest.mark.django_db(transaction=True)
@@ -77,7 +86,7 @@ def test_outside_a_transaction_postgresql_also_vacuums():
 
     MitigationFactory.create_batch(3)
     table = Mitigation._meta.db_table
-    assert maintenance.analyze([table]) == [table]
+    assert maintenance.analyze([table])[0] == table
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
@@ -94,5 +103,5 @@ def test_outside_a_transaction_postgresql_also_vacuums():
 def test_inside_a_transaction_it_only_analyses():
     # The test runs inside a transaction, where VACUUM is refused: a plain ANALYZE, no error.
     assert connection.in_atomic_block
-    assert maintenance.analyze(["catalog_mitigation"]) == ["catalog_mitigation"]
+    assert maintenance.analyze(["catalog_mitigation"])[0] == "catalog_mitigation"
     assert planner_rows("catalog_mitigation") == Mitigation.objects.count()

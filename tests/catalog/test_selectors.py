@@ -3,7 +3,7 @@
 import pytest
 
 from catalog import coverage, history, selectors, services, timeline
-from catalog.models import Mitigation, SourceDocument, Taxonomy, TaxonomyNode
+from catalog.models import Mitigation, SourceDocument, TallyChange, Taxonomy, TaxonomyNode
 from tests.factories import (
     MitigationFactory,
     SourceDocumentFactory,
@@ -55,9 +55,13 @@ class TestTaxonomyTrees:
         assert by_code["1.1"] == expected > 0
         assert by_code["1"] >= by_code["1.1"] + by_code["1.2"]
 
-    def test_tree_with_counts_costs_two_queries(self, django_assert_num_queries):
+    def test_tree_with_counts_costs_three_queries(self, django_assert_num_queries):
         mit = taxonomy("airm-preliminary")
-        with django_assert_num_queries(2):
+        # the nodes; then the tallies: are they up to date, and their sums
+        with django_assert_num_queries(3):
+            selectors.taxonomy_tree_with_counts(mit)
+        TallyChange.objects.create(mitigation_id=0)  # a change waits: the rows are counted
+        with django_assert_num_queries(3):
             selectors.taxonomy_tree_with_counts(mit)
 
 
@@ -414,13 +418,37 @@ class TestCoverage:
             assert row.total == under.count(), row.node.code
 
     def test_costs_a_fixed_number_of_queries(self, django_assert_num_queries):
-        with django_assert_num_queries(5):
+        # taxonomies, nodes, sources; column totals and cells from the tallies (a probe and
+        # a sum each)
+        with django_assert_num_queries(7):
             coverage.coverage_chart(rows=None, by=None, depth="2")
         source = SourceDocument.objects.get(short_ref="NIST2024")
         MitigationFactory.create_batch(
             5, source=source, placements=place(node("airm-preliminary", "1.1"))
         )
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(7):
             coverage.coverage_chart(rows=None, by=None, depth="2")
-        with django_assert_num_queries(6):
+        # by a vocabulary: the cells from the rows; column, row and catalog totals tallied
+        with django_assert_num_queries(9):
             coverage.coverage_chart(rows=None, by="actor", depth=None)
+        TallyChange.objects.create(mitigation_id=0)  # a change waits: from the rows
+        with django_assert_num_queries(7):
+            coverage.coverage_chart(rows=None, by=None, depth="2")
+        with django_assert_num_queries(9):
+            coverage.coverage_chart(rows=None, by="actor", depth=None)
+
+    @pytest.mark.parametrize("by", [None, "actor", "lifecycle"])
+    @pytest.mark.parametrize("rows", ["airm-preliminary", "airm-draft"])
+    def test_tallied_and_counted_charts_agree(self, rows, by):
+        retire = Mitigation.objects.active().order_by("number")[3]
+        services.mitigation_retire(mitigation=retire, actor=None, reason="T")
+        kwargs = {"rows": rows, "by": by, "depth": "2"}
+        tallied = coverage.coverage_chart(**kwargs)
+        assert tallied.total and tallied.highest
+        TallyChange.objects.create(mitigation_id=0)
+        counted = coverage.coverage_chart(**kwargs)
+        assert tallied.total == counted.total
+        assert [c.total for c in tallied.columns] == [c.total for c in counted.columns]
+        assert [(r.total, [c.count for c in r.cells]) for r in tallied.rows] == [
+            (r.total, [c.count for c in r.cells]) for r in counted.rows
+        ]

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.django_db
 # An anonymous reader's public page (catalog/page_cache.py): kept, it costs the version and
 # the cache's look-up (WARM); the first time, those, a look-up of each whole-catalog piece the
 # page keeps (catalog.version.cached), the page's own queries, and keeping each piece and the
-# page (the database cache's set: a count, a look-up and an insert, between a savepoint and
+# page (the database cache's set: a count of its table and an upsert, between a savepoint and
 # its release inside the test's transaction).
 WARM = 2
-KEEP = 5
+KEEP = 4
 
 
 def cold(own: int, pieces: int = 0) -> int:
@@ -78,15 +78,16 @@ def test_home_counts_a_mitigation_once_per_subtree_in_a_multi_valued_taxonomy(cl
 
 
 def test_home_query_count_does_not_grow_with_the_catalog(client, django_assert_num_queries):
-    # taxonomies, top-level nodes, their counts; the active count; recently changed; per year
-    with django_assert_num_queries(cold(6, pieces=1)):
+    # taxonomies, top-level nodes, their counts; the active count (from the tallies: a probe
+    # and a sum); recently changed; per year
+    with django_assert_num_queries(cold(7, pieces=1)):
         client.get(reverse("catalog:home"))
     with django_assert_num_queries(WARM):
         client.get(reverse("catalog:home"))
     node = TaxonomyNode.objects.get(taxonomy__slug="airm-preliminary", code="1.2")
     source = SourceDocument.objects.first()
     MitigationFactory.create_batch(25, source=source, placements=place(node))
-    with django_assert_num_queries(cold(6, pieces=1)):
+    with django_assert_num_queries(cold(7, pieces=1)):
         client.get(reverse("catalog:home"))
 
 
@@ -311,8 +312,9 @@ class TestMitigationDetail:
 
 LIST = "/mitigations/"
 # taxonomies, nodes, sources; the page and the page's classifications; then the facets (see
-# MitigationFilterSet.facet_counts): two queries when no filter is set, plus one for each
-# facet group whose own filter is active; the list's count comes from them. The filters'
+# catalog.filters.facets.facet_counts): two queries when no filter is set, plus one for each
+# facet group whose own filter is active, or, where the tallies can count them, a probe that
+# they are up to date and a sum per group; the list's count comes from them. The filters'
 # choices and the facets are kept (2 pieces).
 LIST_QUERIES = 3 + 2 + 2
 LIST_PIECES = 2
@@ -434,7 +436,9 @@ class TestMitigationList:
     @pytest.mark.parametrize(
         ("query", "active_groups"),
         [
-            ({}, 0),
+            # counted from the tallies: a probe that they are up to date, then two sums
+            ({}, 1),
+            # two nodes: every group counted from the rows, one query per active group
             ({"airm-preliminary": "3", "lifecycle": "deploy", "source": "NIST2024"}, 3),
             ({"q": "model", "year_min": "2024", "status": ["active", "retired"]}, 1),
         ],
@@ -466,8 +470,9 @@ class TestMitigationList:
         self, client, django_assert_num_queries
     ):
         # Two active groups; no page rows to read or decorate; the count without the taxonomy
-        # filter (the count without the source comes from the source facet's counts).
-        with django_assert_num_queries(cold(LIST_QUERIES + 2 - 2 + 1, LIST_PIECES)):
+        # filter (the count without the source comes from the source facet's counts); the
+        # groups with one node in force come from the tallies, after a probe.
+        with django_assert_num_queries(cold(LIST_QUERIES + 2 - 2 + 1 + 1, LIST_PIECES)):
             response = client.get(LIST, {"source": "Uuk2024", "lifecycle": "deploy"})
         assert response.context["browse"].total == 0
         without = {a.key: a.count_without for a in response.context["browse"].active}
@@ -584,8 +589,9 @@ class TestTaxonomyPages:
         for _ in range(2):
             with django_assert_num_queries(cold(3, pieces=1)):
                 client.get("/taxonomies/")
-            # the taxonomy, its nodes, their counts (kept); the other taxonomies (crosswalks)
-            with django_assert_num_queries(cold(4, pieces=1)):
+            # the taxonomy, its nodes, their counts (kept: from the tallies, a probe and a
+            # sum); the other taxonomies (crosswalks)
+            with django_assert_num_queries(cold(5, pieces=1)):
                 client.get("/taxonomies/airm-preliminary/")
             with django_assert_num_queries(WARM):
                 client.get("/taxonomies/airm-preliminary/")
@@ -728,9 +734,13 @@ class TestCoveragePage:
 
     def test_query_count_is_fixed(self, client, django_assert_num_queries):
         for _ in range(2):
-            with django_assert_num_queries(cold(5, pieces=1)):
+            # taxonomies, nodes, sources; column totals and cells from the tallies (a probe
+            # and a sum each)
+            with django_assert_num_queries(cold(7, pieces=1)):
                 client.get("/coverage/")
-            with django_assert_num_queries(cold(6, pieces=1)):
+            # by a vocabulary: the cells from the rows; column, row and catalog totals from
+            # the tallies (a probe and a sum each)
+            with django_assert_num_queries(cold(9, pieces=1)):
                 client.get("/coverage/", {"by": "lifecycle", "depth": "2"})
             with django_assert_num_queries(WARM):
                 client.get("/coverage/", {"by": "lifecycle", "depth": "2"})
