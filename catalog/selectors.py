@@ -278,11 +278,11 @@ def node_subtree_counts(
     a multi-valued one, where a mitigation may sit at two nodes of one subtree, with a
     distinct count per node.
     """
-    if isinstance(mitigations, WithStatus) and tallies.ready():
-        counts = tallies.node_counts(tallies.Scope(mitigations.statuses), [n.pk for n in nodes])
-        return {node.pk: counts.get(node.pk, 0) for node in nodes}
+    taxonomy.node_list = nodes
+    tallied = _tallied_subtree_counts([taxonomy], mitigations)
+    if tallied is not None:
+        return tallied[taxonomy.pk]
     if not taxonomy.multi_valued:
-        taxonomy.node_list = nodes
         return _single_valued_subtree_counts([taxonomy], mitigations)[taxonomy.pk]
     rows = Classification.objects.filter(
         _classifications_of(mitigations), taxonomy=taxonomy
@@ -306,14 +306,25 @@ def node_subtree_counts_by_taxonomy(
     """:func:`node_subtree_counts` for several single-valued taxonomies (each with its
     ``node_list``) in one query (or from the tallies): taxonomy id → node id → count.
     """
-    if isinstance(mitigations, WithStatus) and tallies.ready():
-        ids = [node.pk for taxonomy in taxonomies for node in taxonomy.node_list]
-        counts = tallies.node_counts(tallies.Scope(mitigations.statuses), ids)
-        return {
-            taxonomy.pk: {node.pk: counts.get(node.pk, 0) for node in taxonomy.node_list}
-            for taxonomy in taxonomies
-        }
+    tallied = _tallied_subtree_counts(taxonomies, mitigations)
+    if tallied is not None:
+        return tallied
     return _single_valued_subtree_counts(taxonomies, mitigations)
+
+
+def _tallied_subtree_counts(
+    taxonomies: list[Taxonomy], mitigations: QuerySet[Mitigation] | WithStatus
+) -> dict[int, dict[int, int]] | None:
+    """The subtree counts from the tallies, for records selected by status alone while the
+    tallies are up to date; else None (the rows must be counted)."""
+    if not isinstance(mitigations, WithStatus) or not tallies.ready():
+        return None
+    ids = [node.pk for taxonomy in taxonomies for node in taxonomy.node_list]
+    counts = tallies.node_counts(tallies.Scope(mitigations.statuses), ids)
+    return {
+        taxonomy.pk: {node.pk: counts.get(node.pk, 0) for node in taxonomy.node_list}
+        for taxonomy in taxonomies
+    }
 
 
 def _single_valued_subtree_counts(

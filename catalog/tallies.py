@@ -88,20 +88,25 @@ def _tables(using: str) -> dict[str, str]:
 
 
 # What each mitigation adds: the whole catalog (node 0), and every node at or above each node
-# it is classified at (ancestors by materialised path, within its taxonomy), each once.
+# it is classified at (ancestors by materialised path, within its taxonomy), each once. The
+# claimed records' classifications and the node pairs are materialised first: left to itself,
+# PostgreSQL misjudges the path join as one row and walks every classification of every node
+# (120 ms for one record at 100,000) instead of the few claimed ones.
 _MEMBERS = """
+    WITH placed AS MATERIALIZED (
+        SELECT c.mitigation_id, c.node_id FROM {classification} c WHERE {where_c}
+    ), up AS MATERIALIZED (
+        SELECT n.id AS node_id, a.id AS ancestor_id
+        FROM {node} n JOIN {node} a
+          ON a.taxonomy_id = n.taxonomy_id AND substr(n.path, 1, length(a.path)) = a.path
+    )
     INSERT INTO {member} (mitigation_id, node_id, source_id, status)
     SELECT m.id, 0, m.source_id, m.status FROM {mitigation} m WHERE {where_m}
     UNION ALL
     SELECT DISTINCT m.id, up.ancestor_id, m.source_id, m.status
-    FROM {classification} c
-    JOIN (
-        SELECT n.id AS node_id, a.id AS ancestor_id
-        FROM {node} n JOIN {node} a
-          ON a.taxonomy_id = n.taxonomy_id AND substr(n.path, 1, length(a.path)) = a.path
-    ) up ON up.node_id = c.node_id
-    JOIN {mitigation} m ON m.id = c.mitigation_id
-    WHERE {where_c}
+    FROM placed p
+    JOIN up ON up.node_id = p.node_id
+    JOIN {mitigation} m ON m.id = p.mitigation_id
 """
 _CLAIMED = "IN (SELECT mitigation_id FROM {claim})"
 _ADD = """

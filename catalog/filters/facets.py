@@ -9,7 +9,7 @@ turns the counts into what the page shows: options with counts, links and titles
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import selectors, tallies
 from ..models import DocType, MitigationStatus, Taxonomy
@@ -176,11 +176,7 @@ class _Counter:
         scope = self.tallied(without)
         if scope is not None:
             return tallies.source_status_counts(
-                tallies.Scope(
-                    statuses=tuple(MitigationStatus.values),
-                    source_ids=scope.source_ids,
-                    node_id=scope.node_id,
-                )
+                replace(scope, statuses=tuple(MitigationStatus.values))
             )
         return selectors.mitigation_counts_by_source_and_status(
             self.filterset.filtered(without=without)
