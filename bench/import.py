@@ -161,8 +161,8 @@ def step_cli(path: str) -> dict:
 
 def step_admin(path: str) -> dict:
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
     from django.test import Client
     from django.urls import reverse
 
